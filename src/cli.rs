@@ -1,0 +1,273 @@
+//! The command line: `hourglass serve | migrate | import | keys | seed`.
+
+use crate::auth::{self, Scopes};
+use crate::clock::SystemClock;
+use crate::config::Settings;
+use crate::datasets::Dataset;
+use crate::db::{self, DbConnection};
+use crate::ingest::{self, BodyFormat};
+use crate::seed::{self, SeedOptions};
+use crate::startup::Application;
+use crate::timestamp::Timestamp;
+use clap::{Parser, Subcommand};
+use diesel::prelude::*;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hourglass",
+    version,
+    about = "Incremental export provider: [from, to) windows of iGaming data as streaming CSV/JSON"
+)]
+pub struct Cli {
+    /// The SQLite database file (or sqlite://PATH); created if missing.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = "hourglass.db"
+    )]
+    pub database: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the pull and write API over HTTP.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = Settings::DEFAULT_BIND)]
+        bind: String,
+        /// On an empty database, seed a few thousand players over the last
+        /// days and print a read key with a ready-to-paste curl command.
+        #[arg(long)]
+        demo: bool,
+        /// Largest accepted write body, in bytes (larger ones get 413).
+        #[arg(long, default_value_t = Settings::DEFAULT_MAX_BODY_BYTES)]
+        max_body_bytes: usize,
+        /// Connections kept for pulls.
+        #[arg(long, default_value_t = 8)]
+        read_pool_size: u32,
+    },
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Write a CSV, JSON or NDJSON file (by extension) into a dataset, atomically.
+    Import {
+        /// users, contacts, transactions, logins, wallets, game_actions,
+        /// tournaments, events, bets or bet_selections.
+        dataset: String,
+        file: PathBuf,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Write deterministic synthetic data for every dataset.
+    Seed {
+        #[arg(long, default_value_t = 1000)]
+        players: u32,
+        #[arg(long, default_value_t = 3)]
+        days: u32,
+        /// Seed of the random generator: the same seed gives the same rows.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it (the only time it is shown).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// read, write or read,write.
+        #[arg(long, default_value = "read")]
+        scope: Scopes,
+    },
+    /// List keys (names, scopes, dates; never the keys).
+    List,
+    /// Revoke a key by name; it stops working at once.
+    Revoke { name: String },
+}
+
+/// Runs the command line; errors are printed with their causes and a hint.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("hourglass: {}", crate::error::cause_chain(error.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+fn run(cli: Cli) -> CliResult {
+    let mut settings = Settings::for_database(cli.database);
+    match cli.command {
+        Command::Serve {
+            bind,
+            demo,
+            max_body_bytes,
+            read_pool_size,
+        } => {
+            settings.bind = bind;
+            settings.max_body_bytes = max_body_bytes;
+            settings.database.read_pool_size = read_pool_size;
+            serve(settings, demo)
+        }
+        Command::Migrate => {
+            let applied = db::migrate(&settings.database)?;
+            println!(
+                "{} migration(s) applied to {}",
+                applied.len(),
+                settings.database.path()
+            );
+            Ok(())
+        }
+        Command::Import { dataset, file } => {
+            let dataset = Dataset::from_name(&dataset)
+                .filter(|d| d.is_pushable())
+                .ok_or_else(|| {
+                    format!(
+                        "unknown dataset '{dataset}': use one of {}",
+                        Dataset::names_where(Dataset::is_pushable)
+                    )
+                })?;
+            let format = BodyFormat::from_path(&file).ok_or_else(|| {
+                format!(
+                    "cannot tell the format of '{}': name it .csv, .json or .ndjson",
+                    file.display()
+                )
+            })?;
+            let body = std::fs::read(&file)
+                .map_err(|error| format!("cannot read '{}': {error}", file.display()))?;
+            let mut conn = connect(&settings)?;
+            let written = ingest::ingest(&mut conn, &SystemClock, dataset, format, &body)?;
+            println!("{} row(s) written to {}", written.rows, written.dataset);
+            Ok(())
+        }
+        Command::Keys { command } => {
+            let mut conn = connect(&settings)?;
+            match command {
+                KeysCommand::Create { name, scope } => {
+                    let key = auth::create_key(&mut conn, &name, scope, Timestamp::now())?;
+                    println!("{key}");
+                    eprintln!(
+                        "key '{name}' ({scope}) created; it is shown only this once, store it now"
+                    );
+                }
+                KeysCommand::List => {
+                    println!("{:<24} {:<11} {:<20} revoked", "name", "scope", "created");
+                    for key in auth::list_keys(&mut conn)? {
+                        let revoked = key.revoked_at.map_or("-".to_string(), |t| t.to_string());
+                        println!(
+                            "{:<24} {:<11} {:<20} {revoked}",
+                            key.name,
+                            key.scopes,
+                            key.created_at.to_string()
+                        );
+                    }
+                }
+                KeysCommand::Revoke { name } => {
+                    auth::revoke_key(&mut conn, &name, Timestamp::now())?;
+                    println!("key '{name}' revoked");
+                }
+            }
+            Ok(())
+        }
+        Command::Seed {
+            players,
+            days,
+            seed,
+        } => {
+            let mut conn = connect(&settings)?;
+            run_seed(
+                &mut conn,
+                SeedOptions {
+                    players,
+                    days,
+                    until: Timestamp::now(),
+                    seed,
+                },
+            )
+        }
+    }
+}
+
+/// A migrated connection for one-off commands.
+fn connect(settings: &Settings) -> Result<DbConnection, Box<dyn std::error::Error + Send + Sync>> {
+    db::migrate(&settings.database)?;
+    let mut conn = DbConnection::establish(settings.database.path())?;
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA busy_timeout = 5000;")?;
+    Ok(conn)
+}
+
+fn run_seed(conn: &mut DbConnection, options: SeedOptions) -> CliResult {
+    eprintln!(
+        "seeding {} players over {} days ...",
+        options.players, options.days
+    );
+    let summary = seed::seed(conn, options)?;
+    eprintln!(
+        "seeded {} rows in {} batches",
+        summary.rows, summary.batches
+    );
+    Ok(())
+}
+
+fn serve(settings: Settings, demo: bool) -> CliResult {
+    if demo {
+        let mut conn = connect(&settings)?;
+        let empty = crate::db::schema::users::table
+            .count()
+            .get_result::<i64>(&mut conn)?
+            == 0;
+        if empty {
+            run_seed(
+                &mut conn,
+                SeedOptions {
+                    players: 3000,
+                    days: 3,
+                    until: Timestamp::now(),
+                    seed: 42,
+                },
+            )?;
+        } else {
+            eprintln!("the database already holds data: not seeding");
+        }
+        let now = Timestamp::now();
+        let name = format!("demo-{}", now.to_string().replace(['-', ':', ' '], ""));
+        let key = auth::create_key(
+            &mut conn,
+            &name,
+            Scopes {
+                read: true,
+                write: false,
+            },
+            now,
+        )?;
+        let hour = now.as_micros() / 3_600_000_000 * 3_600_000_000;
+        let from = Timestamp::from_micros(hour - 3_600_000_000)
+            .to_string()
+            .replace(' ', "+");
+        let to = Timestamp::from_micros(hour).to_string().replace(' ', "+");
+        let host = settings.bind.replace("0.0.0.0", "127.0.0.1");
+        println!("\nread key '{name}': {key}\n\ntry:\n  curl -H 'Authorization: Bearer {key}' 'http://{host}/api/transactions?from={from}&to={to}'\n");
+    }
+    let app = Application::build(&settings)?;
+    log::info!(
+        "hourglass listening on {} (database {})",
+        settings.bind,
+        settings.database.path()
+    );
+    actix_web::rt::System::new().block_on(app.run_until_stopped())?;
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! Typed settings, built once from the command line and environment and
+//! passed down explicitly: no globals.
+
+use crate::db::DatabaseSettings;
+use std::time::Duration;
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    /// `host:port`; port 0 picks a free port (tests).
+    pub bind: String,
+    /// Largest accepted write body; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+impl Settings {
+    pub const DEFAULT_BIND: &'static str = "127.0.0.1:8080";
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+    /// Defaults for a database at `url`, as tests and tools start from.
+    pub fn for_database(url: impl Into<String>) -> Self {
+        Settings {
+            database: DatabaseSettings {
+                url: url.into(),
+                read_pool_size: 8,
+                write_pool_size: 4,
+                acquire_timeout: Duration::from_secs(5),
+            },
+            bind: Self::DEFAULT_BIND.to_string(),
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            workers: 0,
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! The datasets of InTarget's spec: one module each, holding its row type, its
+//! columns (names and order exactly as the spec gives them), its window query
+//! and how a written row is read and validated.
+//!
+//! Two traits tie them to the rest of the code: [`Pull`] (what `GET
+//! /api/<dataset>` needs) and [`Push`] (what `POST /api/<dataset>` and
+//! `hourglass import` need). [`Dataset`] names them all and dispatches to the
+//! right row type.
+
+pub mod bet_selections;
+pub mod bets;
+pub mod contacts;
+pub mod events;
+pub mod game_actions;
+pub mod game_sessions;
+pub mod logins;
+pub mod tournaments;
+pub mod transactions;
+pub mod users;
+pub mod wallets;
+
+use crate::db::DbConnection;
+use crate::encode::Cell;
+use crate::ingest::fields::{FieldError, Fields};
+use crate::timestamp::Timestamp;
+use crate::window::TimeWindow;
+use std::io;
+
+/// Why streaming a window stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The database failed: the output is incomplete and must look broken.
+    #[error("query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// Writing out failed, usually because the client went away.
+    #[error("output failed: {0}")]
+    Sink(#[from] io::Error),
+}
+
+/// A dataset that can be pulled by window.
+pub trait Pull: Sized {
+    /// Column names, in output order.
+    const COLUMNS: &'static [&'static str];
+
+    /// Calls `f` with this row's cells, in the order of [`Pull::COLUMNS`].
+    fn with_cells<R>(&self, f: impl FnOnce(&[Cell<'_>]) -> R) -> R;
+
+    /// Streams the rows of `window` to `f`, ordered by (last-modified, id),
+    /// straight from the database cursor. Returns how many rows it passed on.
+    fn for_each_in_window(
+        conn: &mut DbConnection,
+        window: TimeWindow,
+        f: impl FnMut(&Self) -> io::Result<()>,
+    ) -> Result<u64, StreamError>;
+}
+
+/// A dataset that can be written.
+pub trait Push: Sized + Send + 'static {
+    /// The columns a written row may carry (the stamp column among them is refused).
+    const COLUMNS: &'static [&'static str];
+    /// The last-modified column, stamped by hourglass on every write.
+    const STAMP: &'static str;
+
+    /// Reads and validates one row. The stamp is set later, by [`Push::upsert`].
+    fn from_fields(fields: &Fields<'_>) -> Result<Self, FieldError>;
+
+    /// Inserts each row, or replaces the row with the same key, stamped `stamp`.
+    fn upsert(
+        conn: &mut DbConnection,
+        rows: &mut [Self],
+        stamp: Timestamp,
+    ) -> diesel::QueryResult<()>;
+}
+
+/// Drains a row cursor into `f`: the loop every window query shares.
+fn drain<R>(
+    rows: impl Iterator<Item = diesel::QueryResult<R>>,
+    mut f: impl FnMut(&R) -> io::Result<()>,
+) -> Result<u64, StreamError> {
+    let mut count = 0;
+    for row in rows {
+        f(&row?)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Implements `window_rows` (for [`Pull::for_each_in_window`]) and
+/// `upsert_rows` (for [`Push::upsert`]) on a row type whose table is windowed
+/// on the stamp column and keyed by `key`.
+macro_rules! stamped_table {
+    ($row:ty, $table:ident, key: $key:ident, stamp: $stamp:ident) => {
+        impl $row {
+            fn window_rows(
+                conn: &mut $crate::db::DbConnection,
+                window: $crate::window::TimeWindow,
+                f: impl FnMut(&Self) -> std::io::Result<()>,
+            ) -> Result<u64, $crate::datasets::StreamError> {
+                use diesel::prelude::*;
+                use $crate::db::schema::$table;
+                let rows = $table::table
+                    .filter($table::$stamp.ge(window.from()).and($table::$stamp.lt(window.to())))
+                    .order(($table::$stamp, $table::$key))
+                    .select(<$row>::as_select())
+                    .load_iter::<$row, diesel::connection::DefaultLoadingMode>(conn)?;
+                $crate::datasets::drain(rows, f)
+            }
+        }
+        $crate::datasets::upsert_by_key!($row, $table, key: $key, stamp: $stamp);
+    };
+}
+pub(crate) use stamped_table;
+
+/// Implements `upsert_rows`: insert each row, or replace the row with the
+/// same key, with the stamp column set to the write's stamp.
+macro_rules! upsert_by_key {
+    ($row:ty, $table:ident, key: $key:ident, stamp: $stamp:ident) => {
+        impl $row {
+            fn upsert_rows(
+                conn: &mut $crate::db::DbConnection,
+                rows: &mut [Self],
+                stamp: $crate::timestamp::Timestamp,
+            ) -> diesel::QueryResult<()> {
+                use diesel::prelude::*;
+                use $crate::db::schema::$table;
+                for row in rows {
+                    row.$stamp = stamp;
+                    diesel::insert_into($table::table)
+                        .values(&*row)
+                        .on_conflict($table::$key)
+                        .do_update()
+                        .set(&*row)
+                        .execute(conn)?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use upsert_by_key;
+
+/// Every dataset hourglass knows, by its URL name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dataset {
+    Users,
+    Contacts,
+    Transactions,
+    Logins,
+    Wallets,
+    GameSessions,
+    GameActions,
+    Tournaments,
+    Events,
+    Bets,
+    BetSelections,
+}
+
+impl Dataset {
+    pub const ALL: [Dataset; 11] = [
+        Dataset::Users,
+        Dataset::Contacts,
+        Dataset::Transactions,
+        Dataset::Logins,
+        Dataset::Wallets,
+        Dataset::GameSessions,
+        Dataset::GameActions,
+        Dataset::Tournaments,
+        Dataset::Events,
+        Dataset::Bets,
+        Dataset::BetSelections,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dataset::Users => "users",
+            Dataset::Contacts => "contacts",
+            Dataset::Transactions => "transactions",
+            Dataset::Logins => "logins",
+            Dataset::Wallets => "wallets",
+            Dataset::GameSessions => "game_sessions",
+            Dataset::GameActions => "game_actions",
+            Dataset::Tournaments => "tournaments",
+            Dataset::Events => "events",
+            Dataset::Bets => "bets",
+            Dataset::BetSelections => "bet_selections",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Dataset::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// Can be pulled with `GET` (game actions come out as `game_sessions`).
+    pub fn is_pullable(self) -> bool {
+        self != Dataset::GameActions
+    }
+
+    /// Can be written with `POST` (game sessions are computed from actions).
+    pub fn is_pushable(self) -> bool {
+        self != Dataset::GameSessions
+    }
+
+    /// Names of the datasets for which `pred` holds, for error hints.
+    pub fn names_where(pred: impl Fn(Dataset) -> bool) -> String {
+        Dataset::ALL
+            .into_iter()
+            .filter(|d| pred(*d))
+            .map(Dataset::name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Runs `$body` with `$T` bound to the [`Pull`] row type of `$dataset`.
+/// `$dataset` must be pullable.
+macro_rules! with_pull_type {
+    ($dataset:expr, $T:ident => $body:expr) => {{
+        use $crate::datasets::*;
+        match $dataset {
+            Dataset::Users => {
+                type $T = users::User;
+                $body
+            }
+            Dataset::Contacts => {
+                type $T = contacts::Contact;
+                $body
+            }
+            Dataset::Transactions => {
+                type $T = transactions::Transaction;
+                $body
+            }
+            Dataset::Logins => {
+                type $T = logins::Login;
+                $body
+            }
+            Dataset::Wallets => {
+                type $T = wallets::Wallet;
+                $body
+            }
+            Dataset::GameSessions => {
+                type $T = game_sessions::GameSession;
+                $body
+            }
+            Dataset::Tournaments => {
+                type $T = tournaments::Tournament;
+                $body
+            }
+            Dataset::Events => {
+                type $T = events::Event;
+                $body
+            }
+            Dataset::Bets => {
+                type $T = bets::Bet;
+                $body
+            }
+            Dataset::BetSelections => {
+                type $T = bet_selections::BetSelection;
+                $body
+            }
+            Dataset::GameActions => unreachable!("game actions are pulled as game_sessions"),
+        }
+    }};
+}
+pub(crate) use with_pull_type;
+
+/// Runs `$body` with `$T` bound to the [`Push`] row type of `$dataset`.
+/// `$dataset` must be pushable.
+macro_rules! with_push_type {
+    ($dataset:expr, $T:ident => $body:expr) => {{
+        use $crate::datasets::*;
+        match $dataset {
+            Dataset::Users => {
+                type $T = users::User;
+                $body
+            }
+            Dataset::Contacts => {
+                type $T = contacts::Contact;
+                $body
+            }
+            Dataset::Transactions => {
+                type $T = transactions::Transaction;
+                $body
+            }
+            Dataset::Logins => {
+                type $T = logins::Login;
+                $body
+            }
+            Dataset::Wallets => {
+                type $T = wallets::Wallet;
+                $body
+            }
+            Dataset::GameActions => {
+                type $T = game_actions::GameAction;
+                $body
+            }
+            Dataset::Tournaments => {
+                type $T = tournaments::Tournament;
+                $body
+            }
+            Dataset::Events => {
+                type $T = events::Event;
+                $body
+            }
+            Dataset::Bets => {
+                type $T = bets::Bet;
+                $body
+            }
+            Dataset::BetSelections => {
+                type $T = bet_selections::BetSelection;
+                $body
+            }
+            Dataset::GameSessions => unreachable!("game sessions are written as game_actions"),
+        }
+    }};
+}
+pub(crate) use with_push_type;
+
+/// The spec's balance kinds: wallet `type`, bet `kind`, session `balance_type`.
+pub const BALANCE_KINDS: &[&str] = &["Normal", "Prize", "Other"];

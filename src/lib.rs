@@ -1,0 +1,26 @@
+//! Hourglass: an incremental export provider for iGaming CRMs.
+//!
+//! The operator's platform writes rows in (`POST /api/<dataset>`); a CRM or an
+//! analyst pulls half-open `[from, to)` windows of them out as streaming CSV,
+//! JSON or NDJSON (`GET /api/<dataset>?from=…&to=…`), per InTarget's spec.
+//!
+//! Where to start reading: [`routes`] (the route table) → [`routes`]'s
+//! handlers → [`stream`] (pulls) and [`ingest`] (writes) → [`datasets`] (one
+//! module per dataset) → [`db`].
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod datasets;
+pub mod db;
+pub mod encode;
+pub mod error;
+pub mod ingest;
+pub mod money;
+pub mod routes;
+pub mod seed;
+pub mod startup;
+pub mod stream;
+pub mod timestamp;
+pub mod window;

@@ -1,0 +1,121 @@
+//! `GET /api/{dataset}?from=…&to=…[&format=csv|json|ndjson][&download=1]`
+
+use crate::auth::{self, Scope};
+use crate::datasets::{with_pull_type, Dataset};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::stream::{self, Pulling};
+use crate::window::{Format, TimeWindow};
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// The query parameters a pull understands; others are ignored (a CRM may
+/// add its own, such as a signature).
+#[derive(Debug, Default)]
+struct PullParams {
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+    download: Option<String>,
+}
+
+impl PullParams {
+    fn parse(query: &str) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(query).map_err(|error| ApiError::InvalidParameter {
+                parameter: "query",
+                reason: format!("cannot be decoded: {error}"),
+            })?;
+        let mut params = PullParams::default();
+        for (name, value) in pairs {
+            let (parameter, slot) = match name.as_str() {
+                "from" => ("from", &mut params.from),
+                "to" => ("to", &mut params.to),
+                "format" => ("format", &mut params.format),
+                "download" => ("download", &mut params.download),
+                _ => continue,
+            };
+            if slot.replace(value).is_some() {
+                return Err(ApiError::InvalidParameter {
+                    parameter,
+                    reason: "is given more than once".into(),
+                });
+            }
+        }
+        Ok(params)
+    }
+}
+
+pub async fn pull(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    auth::require(&req, &state.pools.read, Scope::Read).await?;
+    let name = path.into_inner();
+    let dataset = Dataset::from_name(&name)
+        .filter(|d| d.is_pullable())
+        .ok_or_else(|| {
+            ApiError::NotFound(if name == "game_actions" {
+                "game actions are pulled as GET /api/game_sessions".to_string()
+            } else {
+                format!(
+                    "no dataset named '{name}'; pull one of: {}",
+                    Dataset::names_where(Dataset::is_pullable)
+                )
+            })
+        })?;
+    let params = PullParams::parse(req.query_string())?;
+    let window = TimeWindow::from_params(params.from.as_deref(), params.to.as_deref())?;
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(params.format.as_deref(), accept)?;
+    let download = match params.download.as_deref() {
+        None | Some("0") | Some("false") => false,
+        Some("1") | Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::InvalidParameter {
+                parameter: "download",
+                reason: format!("('{other}') must be 1 or 0"),
+            })
+        }
+    };
+
+    let pulling = Pulling {
+        dataset: dataset.name(),
+        window,
+        format,
+    };
+    let body =
+        with_pull_type!(dataset, T => stream::start::<T>(state.pools.read.clone(), pulling).await?);
+
+    let mut response = HttpResponse::Ok();
+    response.insert_header((header::CONTENT_TYPE, format.content_type()));
+    if download {
+        response.insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(file_name(
+                dataset, window, format,
+            ))],
+        });
+    }
+    Ok(match body {
+        Some(body) => response.streaming(body),
+        None => response.finish(),
+    })
+}
+
+/// `transactions_2020-10-10T070000_2020-10-10T080000.csv`: the dataset and
+/// the window, with no characters a file system dislikes.
+fn file_name(dataset: Dataset, window: TimeWindow, format: Format) -> String {
+    let stamp = |t: crate::timestamp::Timestamp| t.to_string().replace(' ', "T").replace(':', "");
+    format!(
+        "{}_{}_{}.{}",
+        dataset.name(),
+        stamp(window.from()),
+        stamp(window.to()),
+        format.extension()
+    )
+}
