@@ -20,11 +20,11 @@ pub mod users;
 pub mod wallets;
 
 use crate::db::DbConnection;
-use crate::encode::Cell;
+use crate::encode::{Cell, Encoder};
 use crate::ingest::fields::{FieldError, Fields};
 use crate::timestamp::Timestamp;
-use crate::window::TimeWindow;
-use std::io;
+use crate::window::{Format, TimeWindow};
+use std::io::{self, Write};
 
 /// Why streaming a window stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +70,34 @@ pub trait Push: Sized + Send + 'static {
         rows: &mut [Self],
         stamp: Timestamp,
     ) -> diesel::QueryResult<()>;
+}
+
+/// A whole pull without HTTP: streams the rows of `window` of `dataset`
+/// into `out` as `format`, counting them in `rows` as they go (so the count
+/// is right even when the output fails midway). `dataset` must be pullable.
+pub fn export_window<W: Write>(
+    conn: &mut DbConnection,
+    dataset: Dataset,
+    window: TimeWindow,
+    format: Format,
+    out: W,
+    rows: &mut u64,
+) -> Result<W, StreamError> {
+    fn export<T: Pull, W: Write>(
+        conn: &mut DbConnection,
+        window: TimeWindow,
+        format: Format,
+        out: W,
+        rows: &mut u64,
+    ) -> Result<W, StreamError> {
+        let mut encoder = Encoder::new(format, T::COLUMNS, out)?;
+        T::for_each_in_window(conn, window, |row| {
+            *rows += 1;
+            row.with_cells(|cells| encoder.write_row(cells))
+        })?;
+        Ok(encoder.finish()?)
+    }
+    with_pull_type!(dataset, T => export::<T, W>(conn, window, format, out, rows))
 }
 
 /// Drains a row cursor into `f`: the loop every window query shares.

@@ -14,9 +14,9 @@
 //! without its terminating chunk, so the client sees a broken transfer and
 //! never a complete-looking file.
 
-use crate::datasets::{Pull, StreamError};
+use crate::datasets::{export_window, Dataset, StreamError};
 use crate::db::DbPool;
-use crate::encode::{Encoder, CHUNK_SIZE};
+use crate::encode::CHUNK_SIZE;
 use crate::error::ApiError;
 use crate::window::{Format, TimeWindow};
 use bytes::Bytes;
@@ -34,19 +34,19 @@ type Message = Result<Bytes, ApiError>;
 /// What to stream.
 #[derive(Debug, Clone, Copy)]
 pub struct Pulling {
-    pub dataset: &'static str,
+    pub dataset: Dataset,
     pub window: TimeWindow,
     pub format: Format,
 }
 
 /// Starts the producer on a blocking thread and waits for its first chunk.
 /// Returns `Ok(None)` for an empty output (NDJSON of an empty window).
-pub async fn start<T: Pull + 'static>(
+pub async fn start(
     pool: DbPool,
     pulling: Pulling,
 ) -> Result<Option<BoxStream<'static, Message>>, ApiError> {
     let (sender, mut receiver) = mpsc::channel::<Message>(CHANNEL_SLOTS);
-    actix_web::rt::task::spawn_blocking(move || produce::<T>(&pool, pulling, sender));
+    actix_web::rt::task::spawn_blocking(move || produce(&pool, pulling, sender));
     let first = match receiver.recv().await {
         None => return Ok(None),
         Some(Err(error)) => return Err(error),
@@ -60,22 +60,22 @@ pub async fn start<T: Pull + 'static>(
 
 /// The producer: runs on a blocking thread until the window is written, the
 /// query fails, or the client goes away. Logs one line per request.
-fn produce<T: Pull>(pool: &DbPool, pulling: Pulling, sender: mpsc::Sender<Message>) {
+fn produce(pool: &DbPool, pulling: Pulling, sender: mpsc::Sender<Message>) {
     let started = Instant::now();
     let mut sink = ChunkSender::new(sender);
     let mut rows = 0u64;
     let failure = match pool.get() {
         Err(error) => Some(ApiError::from(error)),
         Ok(mut conn) => {
-            let written = (|| {
-                let mut encoder = Encoder::new(pulling.format, T::COLUMNS, &mut sink)?;
-                T::for_each_in_window(&mut conn, pulling.window, |row| {
-                    rows += 1;
-                    row.with_cells(|cells| encoder.write_row(cells))
-                })?;
-                encoder.finish()?.flush()?;
-                Ok::<_, StreamError>(())
-            })();
+            let written = export_window(
+                &mut conn,
+                pulling.dataset,
+                pulling.window,
+                pulling.format,
+                &mut sink,
+                &mut rows,
+            )
+            .and_then(|sink| Ok(sink.flush()?));
             match written {
                 Ok(()) | Err(StreamError::Sink(_)) => None,
                 Err(StreamError::Query(error)) => Some(ApiError::from(error)),
@@ -89,7 +89,7 @@ fn produce<T: Pull>(pool: &DbPool, pulling: Pulling, sender: mpsc::Sender<Messag
     };
     log::info!(
         "GET /api/{} from=\"{}\" to=\"{}\" format={} rows={} bytes={} duration_ms={} {}",
-        pulling.dataset,
+        pulling.dataset.name(),
         pulling.window.from(),
         pulling.window.to(),
         pulling.format.extension(),

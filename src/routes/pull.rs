@@ -1,7 +1,7 @@
 //! `GET /api/{dataset}?from=…&to=…[&format=csv|json|ndjson][&download=1]`
 
 use crate::auth::{self, Scope};
-use crate::datasets::{with_pull_type, Dataset};
+use crate::datasets::Dataset;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::stream::{self, Pulling};
@@ -83,13 +83,15 @@ pub async fn pull(
         }
     };
 
-    let pulling = Pulling {
-        dataset: dataset.name(),
-        window,
-        format,
-    };
-    let body =
-        with_pull_type!(dataset, T => stream::start::<T>(state.pools.read.clone(), pulling).await?);
+    let body = stream::start(
+        state.pools.read.clone(),
+        Pulling {
+            dataset,
+            window,
+            format,
+        },
+    )
+    .await?;
 
     let mut response = HttpResponse::Ok();
     response.insert_header((header::CONTENT_TYPE, format.content_type()));

@@ -1,0 +1,261 @@
+//! The bad-input matrix: every rejection is problem+json naming what is
+//! wrong, and a rejected batch writes nothing.
+
+use crate::helpers::{sample_row, spawn_app, spawn_app_with, window};
+use serde_json::{json, Value};
+
+async fn problem(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(
+        body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    (status, body)
+}
+
+#[actix_web::test]
+async fn bad_windows_are_400s_that_name_the_parameter() {
+    let app = spawn_app().await;
+    for (query, parameter, says) in [
+        ("to=2020-10-10+08:00:00", "from", "is missing"),
+        ("from=2020-10-10+08:00:00", "to", "is missing"),
+        (
+            "from=yesterday&to=2020-10-10+08:00:00",
+            "from",
+            "YYYY-MM-DD HH:MM:SS",
+        ),
+        (
+            "from=2020-10-10+07:00:00&to=2020-10-10+8am",
+            "to",
+            "YYYY-MM-DD HH:MM:SS",
+        ),
+        (
+            "from=2020-10-10+07:00:00%2B03:00&to=2020-10-10+08:00:00",
+            "from",
+            "UTC",
+        ),
+        (
+            "from=2020-10-10+08:00:00&to=2020-10-10+07:00:00",
+            "to",
+            "later than 'from'",
+        ),
+        (
+            "from=2020-10-10+08:00:00&to=2020-10-10+08:00:00",
+            "to",
+            "later than 'from'",
+        ),
+        (
+            "from=2020-10-10+07:00:00&from=2020-10-10+06:00:00&to=2020-10-10+08:00:00",
+            "from",
+            "more than once",
+        ),
+        (
+            "from=2020-10-10+07:00:00&to=2020-10-10+08:00:00&format=xml",
+            "format",
+            "csv, json, ndjson",
+        ),
+        (
+            "from=2020-10-10+07:00:00&to=2020-10-10+08:00:00&download=yes",
+            "download",
+            "1 or 0",
+        ),
+    ] {
+        let (status, body) = problem(app.pull("users", query).await).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["parameter"], parameter, "{query}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains(says),
+            "{query}: {body}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn unknown_datasets_and_paths_are_404s() {
+    let app = spawn_app().await;
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    for dataset in ["players", "game_actions"] {
+        let (status, body) = problem(app.pull(dataset, &query).await).await;
+        assert_eq!(status, 404, "{body}");
+    }
+    let (status, body) = problem(app.push("game_sessions", "application/json", "[]").await).await;
+    assert_eq!(status, 404);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/api/game_actions"),
+        "{body}"
+    );
+    let response = app
+        .client
+        .get(format!("{}/nowhere", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(response).await.0, 404);
+}
+
+#[actix_web::test]
+async fn a_bad_row_rejects_the_whole_batch_with_its_number_and_field() {
+    let app = spawn_app().await;
+    let good = sample_row("transactions", 1);
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (json!({"amount": "12,50"}), "amount", "plain decimal"),
+        (
+            json!({"amount": "0.0000001"}),
+            "amount",
+            "more than 6 decimal places",
+        ),
+        (json!({"amount": "99999999999999"}), "amount", "too large"),
+        (json!({"amount": null}), "amount", "is required"),
+        (json!({"dir": "SIDEWAYS"}), "dir", "IN, OUT"),
+        (
+            json!({"type": "Bonus"}),
+            "type",
+            "Normal, Prize, Compensation, Cash back, Other",
+        ),
+        (
+            json!({"status": "Done"}),
+            "status",
+            "New, Process, Success, Fail",
+        ),
+        (
+            json!({"created_at": "2020-10-10 07:00:00+02:00"}),
+            "created_at",
+            "UTC",
+        ),
+        (
+            json!({"created_at": "10/10/2020"}),
+            "created_at",
+            "YYYY-MM-DD HH:MM:SS",
+        ),
+        (json!({"player_id": "seven"}), "player_id", "whole number"),
+        (
+            json!({"updated_at": "2020-10-10 07:00:00"}),
+            "updated_at",
+            "stamped by hourglass",
+        ),
+        (json!({"colour": "red"}), "colour", "not a column"),
+    ];
+    for (patch, field, says) in cases {
+        let mut bad = good.clone();
+        for (key, value) in patch.as_object().unwrap() {
+            bad[key] = value.clone();
+        }
+        let batch = json!([
+            sample_row("transactions", 10),
+            sample_row("transactions", 11),
+            bad
+        ]);
+        let (status, body) = problem(
+            app.push("transactions", "application/json", batch.to_string())
+                .await,
+        )
+        .await;
+        assert_eq!(status, 422, "{patch}: {body}");
+        assert_eq!(
+            (body["row"].clone(), body["field"].clone()),
+            (json!(3), json!(field)),
+            "{patch}: {body}"
+        );
+        assert!(
+            body["detail"].as_str().unwrap().contains(says),
+            "{patch}: {body}"
+        );
+    }
+    assert_eq!(
+        app.count("transactions"),
+        0,
+        "nothing of a rejected batch is written"
+    );
+
+    // CSV rows are numbered the same way, the header not counted.
+    let csv = "id,player_id,amount,currency,dir,created_at\n1,7,1.00,EUR,IN,2020-10-10 07:00:00\n2,7,1.00,EUR,IN,\n";
+    let (status, body) = problem(app.push("transactions", "text/csv", csv).await).await;
+    assert_eq!(
+        (status, body["row"].clone(), body["field"].clone()),
+        (422, json!(2), json!("created_at"))
+    );
+    assert_eq!(app.count("transactions"), 0);
+}
+
+#[actix_web::test]
+async fn unreadable_bodies_are_400_and_unknown_media_types_415() {
+    let app = spawn_app().await;
+    let (status, body) = problem(app.push("users", "application/json", "[{\"id\": 1,").await).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = problem(app.push("users", "application/xml", "<users/>").await).await;
+    assert_eq!(status, 415);
+    let (status, _) = problem(
+        app.push(
+            "users",
+            "text/csv",
+            "id,registered_at\n1,2020-10-10 07:00:00,extra\n",
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(app.count("users"), 0);
+}
+
+#[actix_web::test]
+async fn oversized_bodies_are_413() {
+    let app = spawn_app_with(|settings| settings.max_body_bytes = 4096).await;
+    let rows: Vec<Value> = (1..=100).map(|id| sample_row("users", id)).collect();
+    let (status, body) = problem(
+        app.push("users", "application/json", Value::Array(rows).to_string())
+            .await,
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(app.count("users"), 0);
+    // Without a Content-Length (a chunked upload), the limit holds all the same.
+    let chunks: Vec<Result<String, std::io::Error>> =
+        (0..100).map(|_| Ok("x".repeat(100))).collect();
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    let (status, _) = problem(app.push("users", "text/csv", body).await).await;
+    assert_eq!(status, 413);
+}
+
+#[actix_web::test]
+async fn every_body_format_writes_the_same_rows() {
+    let app = spawn_app().await;
+    let json_rows = json!([sample_row("bets", 1), sample_row("bets", 2)]);
+    app.push_at("2020-10-10 07:00:00", "bets", json_rows).await;
+    let ndjson = format!("{}\n{}\n", sample_row("bets", 3), sample_row("bets", 4));
+    assert_eq!(
+        app.push("bets", "application/x-ndjson", ndjson)
+            .await
+            .status(),
+        200
+    );
+    let csv =
+        "id,player_id,type,stake,created_at,kind\n5,7,single,\"10.00\",2020-10-10 06:10:00,prize\n";
+    let response = app.push("bets", "text/csv", csv).await;
+    assert_eq!(response.status(), 200);
+    let written: Value = response.json().await.unwrap();
+    assert_eq!(
+        (written["dataset"].clone(), written["rows"].clone()),
+        (json!("bets"), json!(1))
+    );
+    let rows = app
+        .pull_json(
+            "bets",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    assert_eq!(rows.len(), 5);
+    assert_eq!(
+        rows[4]["kind"], "Prize",
+        "enumerations are stored in the spec's spelling"
+    );
+    assert_eq!(rows[4]["stake"].to_string(), "10.00");
+}

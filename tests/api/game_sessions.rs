@@ -1,0 +1,113 @@
+//! Game sessions: found by any action in the window, aggregated over all
+//! their actions, exact.
+
+use crate::helpers::{spawn_app, window};
+use serde_json::{json, Value};
+
+fn action(id: &str, session: &str, action: &str, amount: &str, at: &str) -> Value {
+    json!({"id": id, "session_id": session, "player_id": 7, "game_code": "sb", "game_name": "Starburst",
+        "game_vendor": "NetEnt", "currency": "EUR", "balance_type": "Normal", "action": action,
+        "amount": amount, "ip": "10.0.0.1", "user_agent": "UA", "ref_code": "r", "created_at": at})
+}
+
+#[actix_web::test]
+async fn a_session_straddling_three_windows_comes_out_whole_in_each() {
+    let app = spawn_app().await;
+    let actions = json!([
+        action("a1", "s1", "bet", "1.10", "2020-10-10 07:10:00"),
+        action("a2", "s1", "win", "0.25", "2020-10-10 07:50:00"),
+        action("a3", "s1", "bet", "2.000001", "2020-10-10 08:20:00"),
+        action("a4", "s1", "win", "10", "2020-10-10 09:30:00"),
+        action("a5", "s1", "bet", "0.000001", "2020-10-10 09:59:59"),
+        action("b1", "s2", "bet", "5", "2020-10-10 08:30:00"),
+        action("c1", "s0", "bet", "5", "2020-10-10 05:00:00"),
+    ]);
+    app.push_at("2020-10-10 10:30:00", "game_actions", actions)
+        .await;
+
+    let s1 = json!({"player_id": 7, "session_id": "s1", "game_code": "sb", "game_name": "Starburst",
+        "currency": "EUR", "bet_count": 3, "win_count": 2, "bet_amount": "3.100002", "win_amount": "10.25",
+        "created_at": "2020-10-10 07:10:00", "updated_at": "2020-10-10 09:59:59", "game_vendor": "NetEnt",
+        "balance_type": "Normal", "ip": "10.0.0.1", "user_agent": "UA", "ref_code": "r"});
+    let normalise = |rows: Vec<Value>| -> Vec<Value> {
+        rows.into_iter()
+            .map(|mut row| {
+                for key in ["bet_amount", "win_amount"] {
+                    row[key] = json!(row[key].to_string());
+                }
+                row
+            })
+            .collect()
+    };
+    for (from, to) in [
+        ("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        ("2020-10-10 09:00:00", "2020-10-10 10:00:00"),
+    ] {
+        assert_eq!(
+            normalise(app.pull_json("game_sessions", &window(from, to)).await),
+            std::slice::from_ref(&s1),
+            "[{from}, {to})"
+        );
+    }
+    let middle = normalise(
+        app.pull_json(
+            "game_sessions",
+            &window("2020-10-10 08:00:00", "2020-10-10 09:00:00"),
+        )
+        .await,
+    );
+    let ids: Vec<&str> = middle
+        .iter()
+        .map(|r| r["session_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["s2", "s1"], "ordered by last action, then session id");
+    assert_eq!(middle[1], s1);
+    assert_eq!(middle[0]["bet_count"], 1);
+    assert_eq!(middle[0]["win_count"], 0);
+    assert_eq!(middle[0]["win_amount"], "0.00");
+    assert!(app
+        .pull_json(
+            "game_sessions",
+            &window("2020-10-10 10:00:00", "2020-10-10 11:00:00")
+        )
+        .await
+        .is_empty());
+
+    // The CSV says the same.
+    let csv = app
+        .pull_text(
+            "game_sessions",
+            &window("2020-10-10 09:00:00", "2020-10-10 10:00:00"),
+        )
+        .await;
+    assert_eq!(
+        csv.lines().nth(1).unwrap(),
+        "7,s1,sb,Starburst,EUR,3,2,3.100002,10.25,2020-10-10 07:10:00,2020-10-10 09:59:59,NetEnt,Normal,10.0.0.1,UA,r"
+    );
+}
+
+#[actix_web::test]
+async fn session_sums_stay_exact_at_casino_scale() {
+    let app = spawn_app().await;
+    let actions: Vec<Value> = (0..9)
+        .map(|i| {
+            action(
+                &format!("big{i}"),
+                "whale",
+                "bet",
+                "1000000000000.000001",
+                "2020-10-10 07:00:00",
+            )
+        })
+        .collect();
+    app.push_at("2020-10-10 07:30:00", "game_actions", Value::Array(actions))
+        .await;
+    let rows = app
+        .pull_json(
+            "game_sessions",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    assert_eq!(rows[0]["bet_amount"].to_string(), "9000000000000.000009");
+    assert_eq!(rows[0]["bet_count"], 9);
+}

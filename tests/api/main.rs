@@ -1,0 +1,20 @@
+//! Integration tests: the real server on its own temporary SQLite file, over
+//! real HTTP. One binary, so it links once; each test gets its own database.
+//!
+//! - `helpers`: `spawn_app()` and request helpers
+//! - `pull`: every dataset round-trips through CSV, JSON and NDJSON; window edges; formats; gzip
+//! - `bad_input`: 400 / 404 / 413 / 415 / 422, and nothing half-written
+//! - `auth`: no key, unknown, revoked, wrong scope; Bearer and Basic
+//! - `game_sessions`: a session that straddles windows comes out whole in each
+//! - `streaming`: a client that goes away frees its connection; a failure mid-stream looks broken
+//! - `partition`: proptest, consecutive windows partition every dataset's rows
+//! - `cli`: the `hourglass` binary's commands
+
+mod auth;
+mod bad_input;
+mod cli;
+mod game_sessions;
+mod helpers;
+mod partition;
+mod pull;
+mod streaming;

@@ -1,0 +1,378 @@
+//! Pulling windows: content, columns, edges, spellings, formats, gzip.
+
+use crate::helpers::{sample_row, spawn_app, window, STAMPED};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// The spec's columns, in the spec's order (plus the trailing `modified_at`
+/// that hourglass gives logins, tournaments and events).
+fn spec_columns(dataset: &str) -> &'static str {
+    match dataset {
+        "users" => "id,first_name,last_name,gender,country,city,ip,birthday,registered_at,ref_code,traffic_source,user_agent,modified_at,is_blocked,self_excluded,locale",
+        "contacts" => "player_id,email,email_confirmed_at,email_subscribe,phone,phone_subscribe,phone_confirmed_at,push_token,created_at,modified_at",
+        "transactions" => "id,player_id,amount,currency,type,status,payment_system,dir,created_at,updated_at,invoice_id,wallet_id,user_agent,ip,requisite,comment",
+        "logins" => "id,player_id,ip,created_at,ref_code,traffic_source,user_agent,host,is_success,fail_reason,modified_at",
+        "wallets" => "id,player_id,type,balance,currency,created_at,modified_at",
+        "game_sessions" => "player_id,session_id,game_code,game_name,currency,bet_count,win_count,bet_amount,win_amount,created_at,updated_at,game_vendor,balance_type,ip,user_agent,ref_code",
+        "tournaments" => "id,name,sport_id,sport_name,country_code,dateStart,dateEnd,modified_at",
+        "events" => "id,tournament_id,title,status,startTime,endTime,type,modified_at",
+        "bets" => "id,player_id,status,type,stake,win_amount,currency,kind,created_at,user_agent,modified_at",
+        "bet_selections" => "id,bet_id,event_id,ratio,status,market,created_at,updated_at",
+        other => panic!("{other}"),
+    }
+}
+
+type Row = BTreeMap<String, String>;
+
+/// A JSON value as CSV writes it.
+fn as_field(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn rows_from_csv(body: &str) -> (String, Vec<Row>) {
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|record| {
+            header
+                .iter()
+                .cloned()
+                .zip(record.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect();
+    (header.join(","), rows)
+}
+
+fn rows_from_json(objects: &[Value]) -> Vec<Row> {
+    objects
+        .iter()
+        .map(|object| {
+            object
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), as_field(v)))
+                .collect()
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn every_dataset_round_trips_identically_through_csv_json_and_ndjson() {
+    let app = spawn_app().await;
+    for (dataset, stamp) in STAMPED {
+        app.push_at(
+            "2020-10-10 07:00:00",
+            dataset,
+            json!([sample_row(dataset, 2), sample_row(dataset, 1)]),
+        )
+        .await;
+        let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+
+        let (header, csv_rows) = rows_from_csv(&app.pull_text(dataset, &query).await);
+        assert_eq!(header, spec_columns(dataset), "{dataset}");
+        let json_rows = rows_from_json(&app.pull_json(dataset, &query).await);
+        let ndjson = app
+            .pull_text(dataset, &format!("{query}&format=ndjson"))
+            .await;
+        let ndjson: Vec<Value> = ndjson
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(csv_rows, json_rows, "{dataset}: CSV and JSON differ");
+        assert_eq!(
+            csv_rows,
+            rows_from_json(&ndjson),
+            "{dataset}: CSV and NDJSON differ"
+        );
+
+        assert_eq!(csv_rows.len(), 2, "{dataset}");
+        let key = header.split(',').next().unwrap();
+        assert_eq!(
+            csv_rows[0][key], "1",
+            "{dataset}: rows are ordered by (stamp, id)"
+        );
+        assert_eq!(
+            csv_rows[0][*stamp], "2020-10-10 07:00:00",
+            "{dataset}: the stamp is hourglass's write time"
+        );
+    }
+
+    // Values come out exact and in the spec's notation.
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    let (_, transactions) = rows_from_csv(&app.pull_text("transactions", &query).await);
+    assert_eq!(transactions[0]["amount"], "12.50");
+    assert_eq!(transactions[0]["type"], "Cash back");
+    assert_eq!(transactions[0]["comment"], "multi\nline");
+    let (_, wallets) = rows_from_csv(&app.pull_text("wallets", &query).await);
+    assert_eq!(wallets[0]["balance"], "1000000.000001");
+    let (_, logins) = rows_from_csv(&app.pull_text("logins", &query).await);
+    assert_eq!(
+        logins[0]["is_success"], "0",
+        "the spec writes is_success as 1/0"
+    );
+    let (_, users) = rows_from_csv(&app.pull_text("users", &query).await);
+    assert_eq!(
+        (
+            users[0]["birthday"].as_str(),
+            users[0]["is_blocked"].as_str()
+        ),
+        ("1990-02-03", "false")
+    );
+    assert_eq!(users[0]["last_name"], "O'Neil, \"Jr\"");
+    let (_, tournaments) = rows_from_csv(&app.pull_text("tournaments", &query).await);
+    assert_eq!(
+        tournaments[0]["dateEnd"], "",
+        "an absent optional value is an empty field"
+    );
+    let json = app.pull_json("wallets", &query).await;
+    assert_eq!(
+        json[0]["balance"].to_string(),
+        "1000000.000001",
+        "JSON numbers are exact"
+    );
+    assert_eq!(
+        app.pull_json("tournaments", &query).await[0]["dateEnd"],
+        Value::Null
+    );
+}
+
+#[actix_web::test]
+async fn a_row_stamped_at_from_is_in_and_one_stamped_at_to_is_out() {
+    let app = spawn_app().await;
+    app.push_at(
+        "2020-10-10 07:00:00",
+        "users",
+        json!([sample_row("users", 1)]),
+    )
+    .await;
+    app.push_at(
+        "2020-10-10 08:00:00",
+        "users",
+        json!([sample_row("users", 2)]),
+    )
+    .await;
+    let ids = |rows: Vec<Value>| {
+        rows.iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(app
+            .pull_json(
+                "users",
+                &window("2020-10-10 07:00:00", "2020-10-10 08:00:00")
+            )
+            .await),
+        [1]
+    );
+    assert_eq!(
+        ids(app
+            .pull_json(
+                "users",
+                &window("2020-10-10 08:00:00", "2020-10-10 09:00:00")
+            )
+            .await),
+        [2]
+    );
+    assert_eq!(
+        ids(app
+            .pull_json(
+                "users",
+                &window("2020-10-10 06:00:00", "2020-10-10 07:00:00")
+            )
+            .await),
+        Vec::<i64>::new()
+    );
+    // A microsecond before `to` is still in.
+    assert_eq!(
+        ids(app
+            .pull_json(
+                "users",
+                "from=2020-10-10+07:59:00&to=2020-10-10+08:00:00.000001"
+            )
+            .await),
+        [2]
+    );
+}
+
+#[actix_web::test]
+async fn a_changed_row_moves_to_the_window_of_its_change() {
+    let app = spawn_app().await;
+    app.push_at(
+        "2020-10-10 07:10:00",
+        "transactions",
+        json!([sample_row("transactions", 1)]),
+    )
+    .await;
+    let mut updated = sample_row("transactions", 1);
+    updated["status"] = json!("Fail");
+    app.push_at("2020-10-10 08:10:00", "transactions", json!([updated]))
+        .await;
+    let first = app
+        .pull_json(
+            "transactions",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    let second = app
+        .pull_json(
+            "transactions",
+            &window("2020-10-10 08:00:00", "2020-10-10 09:00:00"),
+        )
+        .await;
+    assert!(first.is_empty(), "the old version is gone: {first:?}");
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0]["status"], "Fail");
+    assert_eq!(second[0]["updated_at"], "2020-10-10 08:10:00");
+    assert_eq!(
+        app.count("transactions"),
+        1,
+        "an upsert replaces, it does not duplicate"
+    );
+}
+
+#[actix_web::test]
+async fn every_spelling_of_a_window_gives_the_same_rows() {
+    let app = spawn_app().await;
+    app.push_at(
+        "2020-10-10 07:30:00",
+        "wallets",
+        json!([sample_row("wallets", 1)]),
+    )
+    .await;
+    let expected = app
+        .pull_text("wallets", "from=2020-10-10+07:00:00&to=2020-10-10+08:00:00")
+        .await;
+    assert_eq!(expected.lines().count(), 2);
+    for query in [
+        "from=2020-10-10%2007:00:00&to=2020-10-10%2008:00:00",
+        "from=2020-10-10T07:00:00&to=2020-10-10T08:00:00",
+        "from=2020-10-10T07:00:00Z&to=2020-10-10T08:00:00.000Z",
+        "from=2020-10-10+07:00:00%2B00:00&to=2020-10-10+08:00:00+00:00",
+        "to=2020-10-10+08:00:00&from=2020-10-10+07:00:00&signature=ignored",
+    ] {
+        assert_eq!(app.pull_text("wallets", query).await, expected, "{query}");
+    }
+}
+
+#[actix_web::test]
+async fn an_empty_window_still_has_its_header_or_brackets() {
+    let app = spawn_app().await;
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    assert_eq!(
+        app.pull_text("bets", &query).await,
+        format!("{}\n", spec_columns("bets"))
+    );
+    assert_eq!(
+        app.pull_text("bets", &format!("{query}&format=json")).await,
+        "[]\n"
+    );
+    assert_eq!(
+        app.pull_text("bets", &format!("{query}&format=ndjson"))
+            .await,
+        ""
+    );
+    assert_eq!(
+        app.pull_text("game_sessions", &query).await,
+        format!("{}\n", spec_columns("game_sessions"))
+    );
+}
+
+#[actix_web::test]
+async fn content_type_follows_format_and_accept() {
+    let app = spawn_app().await;
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    let content_type = |response: &reqwest::Response| {
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        content_type(&app.pull("users", &query).await),
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(
+        content_type(&app.pull("users", &format!("{query}&format=json")).await),
+        "application/json"
+    );
+    assert_eq!(
+        content_type(&app.pull("users", &format!("{query}&format=ndjson")).await),
+        "application/x-ndjson"
+    );
+    let response = app
+        .client
+        .get(format!("{}/api/users?{query}", app.address))
+        .bearer_auth(&app.read_key)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(content_type(&response), "application/json");
+    assert_eq!(response.text().await.unwrap(), "[]\n");
+}
+
+#[actix_web::test]
+async fn download_names_the_dataset_and_the_window() {
+    let app = spawn_app().await;
+    let response = app
+        .pull(
+            "transactions",
+            &format!(
+                "{}&download=1",
+                window("2020-10-10 07:00:00", "2020-10-10 08:00:00")
+            ),
+        )
+        .await;
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename=\"transactions_2020-10-10T070000_2020-10-10T080000.csv\""
+    );
+    let plain = app
+        .pull(
+            "transactions",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    assert!(plain.headers().get("content-disposition").is_none());
+}
+
+#[actix_web::test]
+async fn gzip_is_used_when_asked_for_and_holds_the_same_bytes() {
+    use std::io::Read;
+    let app = spawn_app().await;
+    let rows: Vec<Value> = (1..=2000).map(|id| sample_row("logins", id)).collect();
+    app.push_at("2020-10-10 07:00:00", "logins", Value::Array(rows))
+        .await;
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    let plain = app.pull_text("logins", &query).await;
+    let response = app
+        .client
+        .get(format!("{}/api/logins?{query}", app.address))
+        .bearer_auth(&app.read_key)
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let compressed = response.bytes().await.unwrap();
+    assert!(
+        compressed.len() * 5 < plain.len(),
+        "{} vs {}",
+        compressed.len(),
+        plain.len()
+    );
+    let mut unzipped = String::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_string(&mut unzipped)
+        .unwrap();
+    assert_eq!(unzipped, plain);
+}
