@@ -151,7 +151,13 @@ fn run(cli: Cli) -> CliResult {
                 .map_err(|error| format!("cannot read '{}': {error}", file.display()))?;
             let mut conn = connect(&settings)?;
             let written = ingest::ingest(&mut conn, &SystemClock, dataset, format, &body)?;
-            println!("{} row(s) written to {}", written.rows, written.dataset);
+            match written.stamp {
+                Some(stamp) => println!(
+                    "{} row(s) written to {}, stamped {stamp}",
+                    written.rows, written.dataset
+                ),
+                None => println!("0 row(s) written to {}", written.dataset),
+            }
             Ok(())
         }
         Command::Keys { command } => {

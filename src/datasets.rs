@@ -228,6 +228,16 @@ impl Dataset {
         self != Dataset::GameSessions
     }
 
+    /// The columns a pull returns, in order. `self` must be pullable.
+    pub fn pull_columns(self) -> &'static [&'static str] {
+        with_pull_type!(self, T => <T as Pull>::COLUMNS)
+    }
+
+    /// The columns a write may carry, stamp column included. `self` must be pushable.
+    pub fn push_columns(self) -> &'static [&'static str] {
+        with_push_type!(self, T => <T as Push>::COLUMNS)
+    }
+
     /// Names of the datasets for which `pred` holds, for error hints.
     pub fn names_where(pred: impl Fn(Dataset) -> bool) -> String {
         Dataset::ALL

@@ -9,12 +9,14 @@
 //! - `streaming`: a client that goes away frees its connection; a failure mid-stream looks broken
 //! - `partition`: proptest, consecutive windows partition every dataset's rows
 //! - `cli`: the `hourglass` binary's commands
+//! - `openapi`: openapi.yaml matches the columns served
 
 mod auth;
 mod bad_input;
 mod cli;
 mod game_sessions;
 mod helpers;
+mod openapi;
 mod partition;
 mod pull;
 mod streaming;
