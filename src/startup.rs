@@ -67,6 +67,8 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .wrap(middleware::Compress::default())
+                // /api requests log their own, richer line (see routes.rs).
+                .wrap(middleware::Logger::default().exclude_regex("^/api/"))
                 .configure(routes::configure)
         });
         if settings.workers > 0 {

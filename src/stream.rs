@@ -64,8 +64,8 @@ fn produce(pool: &DbPool, pulling: Pulling, sender: mpsc::Sender<Message>) {
     let started = Instant::now();
     let mut sink = ChunkSender::new(sender);
     let mut rows = 0u64;
-    let failure = match pool.get() {
-        Err(error) => Some(ApiError::from(error)),
+    let outcome = match pool.get() {
+        Err(error) => Outcome::Failed(ApiError::from(error)),
         Ok(mut conn) => {
             let written = export_window(
                 &mut conn,
@@ -77,15 +77,11 @@ fn produce(pool: &DbPool, pulling: Pulling, sender: mpsc::Sender<Message>) {
             )
             .and_then(|sink| Ok(sink.flush()?));
             match written {
-                Ok(()) | Err(StreamError::Sink(_)) => None,
-                Err(StreamError::Query(error)) => Some(ApiError::from(error)),
+                Ok(()) => Outcome::Complete,
+                Err(StreamError::Sink(_)) => Outcome::ClientGone,
+                Err(StreamError::Query(error)) => Outcome::Failed(ApiError::from(error)),
             }
         }
-    };
-    let outcome = match &failure {
-        None if sink.sender.is_closed() => "client went away".to_string(),
-        None => "complete".to_string(),
-        Some(error) => format!("failed: {}", crate::error::cause_chain(error)),
     };
     log::info!(
         "GET /api/{} from=\"{}\" to=\"{}\" format={} rows={} bytes={} duration_ms={} {}",
@@ -96,14 +92,26 @@ fn produce(pool: &DbPool, pulling: Pulling, sender: mpsc::Sender<Message>) {
         rows,
         sink.bytes_sent,
         started.elapsed().as_millis(),
-        outcome
+        match &outcome {
+            Outcome::Complete => "complete".to_string(),
+            Outcome::ClientGone => "client went away".to_string(),
+            Outcome::Failed(error) => format!("failed: {}", crate::error::cause_chain(error)),
+        }
     );
-    if let Some(error) = failure {
+    if let Outcome::Failed(error) = outcome {
         // Before the first byte this becomes an error response; after it, an
         // aborted body. Either way the client cannot mistake it for a complete
         // file. If the client is gone already, there is no one left to tell.
         let _ = sink.sender.blocking_send(Err(error));
     }
+}
+
+/// How a producer ended.
+enum Outcome {
+    Complete,
+    /// The client closed the connection: a normal end, not an error.
+    ClientGone,
+    Failed(ApiError),
 }
 
 /// An `io::Write` that cuts its input into chunks and sends each through the

@@ -4,7 +4,7 @@
 use crate::helpers::{spawn_app, window};
 use serde_json::{json, Value};
 
-fn action(id: &str, session: &str, action: &str, amount: &str, at: &str) -> Value {
+pub(crate) fn action(id: &str, session: &str, action: &str, amount: &str, at: &str) -> Value {
     json!({"id": id, "session_id": session, "player_id": 7, "game_code": "sb", "game_name": "Starburst",
         "game_vendor": "NetEnt", "currency": "EUR", "balance_type": "Normal", "action": action,
         "amount": amount, "ip": "10.0.0.1", "user_agent": "UA", "ref_code": "r", "created_at": at})
@@ -110,4 +110,66 @@ async fn session_sums_stay_exact_at_casino_scale() {
         .await;
     assert_eq!(rows[0]["bet_amount"].to_string(), "9000000000000.000009");
     assert_eq!(rows[0]["bet_count"], 9);
+}
+
+mod sums {
+    use hourglass::clock::ManualClock;
+    use hourglass::config::Settings;
+    use hourglass::datasets::{export_window, Dataset};
+    use hourglass::db;
+    use hourglass::ingest::{self, BodyFormat};
+    use hourglass::money::Money;
+    use hourglass::timestamp::Timestamp;
+    use hourglass::window::{Format, TimeWindow};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// Up to 40 actions over 4 sessions; each amount up to 10^11 units with
+    /// six decimals, so a session's total reaches past 10^12 yet fits.
+    fn actions() -> impl Strategy<Value = Vec<(u8, bool, i64)>> {
+        proptest::collection::vec(
+            (0u8..4, any::<bool>(), 0i64..100_000_000_000_000_000),
+            1..40,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
+
+        #[test]
+        fn session_sums_equal_the_exact_sums(actions in actions()) {
+            let dir = tempfile::tempdir().unwrap();
+            let settings = Settings::for_database(dir.path().join("s.db").to_str().unwrap());
+            let pools = db::open(&settings.database).unwrap();
+            let mut conn = pools.write.get().unwrap();
+            let rows: Vec<serde_json::Value> = actions.iter().enumerate().map(|(i, (session, win, micros))| {
+                let mut row = super::action(&format!("a{i}"), &format!("s{session}"), if *win { "win" } else { "bet" },
+                    &Money::from_micros(*micros).to_string(), "2020-10-10 07:00:00");
+                // Half the amounts arrive as JSON numbers, half as strings.
+                if i % 2 == 0 {
+                    row["amount"] = serde_json::from_str(&Money::from_micros(*micros).to_string()).unwrap();
+                }
+                row
+            }).collect();
+            let clock = ManualClock::new(Timestamp::parse("2020-10-10 08:00:00").unwrap());
+            let body = serde_json::Value::Array(rows).to_string();
+            ingest::ingest(&mut conn, &clock, Dataset::GameActions, BodyFormat::Json, body.as_bytes()).unwrap();
+
+            let mut expected: BTreeMap<String, (i128, i128)> = BTreeMap::new();
+            for (session, win, micros) in &actions {
+                let totals = expected.entry(format!("s{session}")).or_default();
+                if *win { totals.1 += i128::from(*micros) } else { totals.0 += i128::from(*micros) }
+            }
+            let window = TimeWindow::new(Timestamp::parse("2020-10-10 07:00:00").unwrap(), Timestamp::parse("2020-10-10 07:00:01").unwrap()).unwrap();
+            let mut count = 0;
+            let csv = export_window(&mut conn, Dataset::GameSessions, window, Format::Csv, Vec::new(), &mut count).unwrap();
+            let mut got = BTreeMap::new();
+            for record in csv::Reader::from_reader(&csv[..]).records() {
+                let record = record.unwrap();
+                let micros = |i: usize| i128::from(Money::parse(&record[i]).unwrap().as_micros());
+                got.insert(record[1].to_string(), (micros(7), micros(8)));
+            }
+            prop_assert_eq!(got, expected);
+        }
+    }
 }
