@@ -38,13 +38,17 @@ pub enum StreamError {
 }
 
 /// A dataset that can be pulled by window.
-pub trait Pull: Sized {
+pub trait Pull: WindowQuery {
     /// Column names, in output order.
     const COLUMNS: &'static [&'static str];
 
     /// Calls `f` with this row's cells, in the order of [`Pull::COLUMNS`].
     fn with_cells<R>(&self, f: impl FnOnce(&[Cell<'_>]) -> R) -> R;
+}
 
+/// How a pullable dataset reads a window; [`stamped_table!`] implements it
+/// for tables windowed on their stamp, `game_sessions` by hand.
+pub trait WindowQuery: Sized {
     /// Streams the rows of `window` to `f`, ordered by (last-modified, id),
     /// straight from the database cursor. Returns how many rows it passed on.
     fn for_each_in_window(
@@ -55,14 +59,18 @@ pub trait Pull: Sized {
 }
 
 /// A dataset that can be written.
-pub trait Push: Sized + Send + 'static {
-    /// The columns a written row may carry (the stamp column among them is refused).
+pub trait Push: Upsert + Send + 'static {
+    /// The columns a written row may carry (its stamp column is refused).
     const COLUMNS: &'static [&'static str];
+
+    /// Reads and validates one row. The stamp is set later, by [`Upsert::upsert`].
+    fn from_fields(fields: &Fields<'_>) -> Result<Self, FieldError>;
+}
+
+/// How a written row is stored; [`upsert_by_key!`] implements it.
+pub trait Upsert: Sized {
     /// The last-modified column, stamped by hourglass on every write.
     const STAMP: &'static str;
-
-    /// Reads and validates one row. The stamp is set later, by [`Push::upsert`].
-    fn from_fields(fields: &Fields<'_>) -> Result<Self, FieldError>;
 
     /// Inserts each row, or replaces the row with the same key, stamped `stamp`.
     fn upsert(
@@ -113,13 +121,12 @@ fn drain<R>(
     Ok(count)
 }
 
-/// Implements `window_rows` (for [`Pull::for_each_in_window`]) and
-/// `upsert_rows` (for [`Push::upsert`]) on a row type whose table is windowed
-/// on the stamp column and keyed by `key`.
+/// Implements [`WindowQuery`] and [`Upsert`] for a row type whose table is
+/// windowed on its stamp column and keyed by `key`.
 macro_rules! stamped_table {
     ($row:ty, $table:ident, key: $key:ident, stamp: $stamp:ident) => {
-        impl $row {
-            fn window_rows(
+        impl $crate::datasets::WindowQuery for $row {
+            fn for_each_in_window(
                 conn: &mut $crate::db::DbConnection,
                 window: $crate::window::TimeWindow,
                 f: impl FnMut(&Self) -> std::io::Result<()>,
@@ -139,12 +146,14 @@ macro_rules! stamped_table {
 }
 pub(crate) use stamped_table;
 
-/// Implements `upsert_rows`: insert each row, or replace the row with the
-/// same key, with the stamp column set to the write's stamp.
+/// Implements [`Upsert`]: insert each row, or replace the row with the same
+/// key, with the stamp column set to the write's stamp.
 macro_rules! upsert_by_key {
     ($row:ty, $table:ident, key: $key:ident, stamp: $stamp:ident) => {
-        impl $row {
-            fn upsert_rows(
+        impl $crate::datasets::Upsert for $row {
+            const STAMP: &'static str = stringify!($stamp);
+
+            fn upsert(
                 conn: &mut $crate::db::DbConnection,
                 rows: &mut [Self],
                 stamp: $crate::timestamp::Timestamp,

@@ -1,13 +1,12 @@
 //! `bet_selections`: the legs of a bet, each on one event, stamped
 //! `updated_at` on every change.
 
-use super::{stamped_table, Pull, Push, StreamError};
-use crate::db::{schema::bet_selections, DbConnection};
+use super::{stamped_table, Pull, Push};
+use crate::db::schema::bet_selections;
 use crate::encode::Cell;
 use crate::ingest::fields::{FieldError, Fields};
 use crate::money::Money;
 use crate::timestamp::Timestamp;
-use crate::window::TimeWindow;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -50,19 +49,10 @@ impl Pull for BetSelection {
             self.updated_at.into(),
         ])
     }
-
-    fn for_each_in_window(
-        conn: &mut DbConnection,
-        window: TimeWindow,
-        f: impl FnMut(&Self) -> std::io::Result<()>,
-    ) -> Result<u64, StreamError> {
-        Self::window_rows(conn, window, f)
-    }
 }
 
 impl Push for BetSelection {
     const COLUMNS: &'static [&'static str] = <Self as Pull>::COLUMNS;
-    const STAMP: &'static str = "updated_at";
 
     fn from_fields(f: &Fields<'_>) -> Result<Self, FieldError> {
         Ok(BetSelection {
@@ -75,9 +65,5 @@ impl Push for BetSelection {
             created_at: f.need("created_at")?,
             updated_at: Timestamp::from_micros(0),
         })
-    }
-
-    fn upsert(conn: &mut DbConnection, rows: &mut [Self], stamp: Timestamp) -> QueryResult<()> {
-        Self::upsert_rows(conn, rows, stamp)
     }
 }

@@ -1,13 +1,12 @@
 //! `bets`: sportsbook bets, stamped `modified_at` on every change (a bet
 //! settling re-emits it with its win amount).
 
-use super::{stamped_table, Pull, Push, StreamError, BALANCE_KINDS};
-use crate::db::{schema::bets, DbConnection};
+use super::{stamped_table, Pull, Push, BALANCE_KINDS};
+use crate::db::schema::bets;
 use crate::encode::Cell;
 use crate::ingest::fields::{FieldError, Fields};
 use crate::money::Money;
 use crate::timestamp::Timestamp;
-use crate::window::TimeWindow;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -58,19 +57,10 @@ impl Pull for Bet {
             self.modified_at.into(),
         ])
     }
-
-    fn for_each_in_window(
-        conn: &mut DbConnection,
-        window: TimeWindow,
-        f: impl FnMut(&Self) -> std::io::Result<()>,
-    ) -> Result<u64, StreamError> {
-        Self::window_rows(conn, window, f)
-    }
 }
 
 impl Push for Bet {
     const COLUMNS: &'static [&'static str] = <Self as Pull>::COLUMNS;
-    const STAMP: &'static str = "modified_at";
 
     fn from_fields(f: &Fields<'_>) -> Result<Self, FieldError> {
         Ok(Bet {
@@ -86,9 +76,5 @@ impl Push for Bet {
             user_agent: f.get("user_agent")?,
             modified_at: Timestamp::from_micros(0),
         })
-    }
-
-    fn upsert(conn: &mut DbConnection, rows: &mut [Self], stamp: Timestamp) -> QueryResult<()> {
-        Self::upsert_rows(conn, rows, stamp)
     }
 }

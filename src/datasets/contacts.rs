@@ -1,11 +1,10 @@
 //! `contacts`: one row per player (keyed by `player_id`), stamped `modified_at`.
 
-use super::{stamped_table, Pull, Push, StreamError};
-use crate::db::{schema::contacts, DbConnection};
+use super::{stamped_table, Pull, Push};
+use crate::db::schema::contacts;
 use crate::encode::Cell;
 use crate::ingest::fields::{FieldError, Fields};
 use crate::timestamp::Timestamp;
-use crate::window::TimeWindow;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -53,19 +52,10 @@ impl Pull for Contact {
             self.modified_at.into(),
         ])
     }
-
-    fn for_each_in_window(
-        conn: &mut DbConnection,
-        window: TimeWindow,
-        f: impl FnMut(&Self) -> std::io::Result<()>,
-    ) -> Result<u64, StreamError> {
-        Self::window_rows(conn, window, f)
-    }
 }
 
 impl Push for Contact {
     const COLUMNS: &'static [&'static str] = <Self as Pull>::COLUMNS;
-    const STAMP: &'static str = "modified_at";
 
     fn from_fields(f: &Fields<'_>) -> Result<Self, FieldError> {
         Ok(Contact {
@@ -80,9 +70,5 @@ impl Push for Contact {
             created_at: f.need("created_at")?,
             modified_at: Timestamp::from_micros(0),
         })
-    }
-
-    fn upsert(conn: &mut DbConnection, rows: &mut [Self], stamp: Timestamp) -> QueryResult<()> {
-        Self::upsert_rows(conn, rows, stamp)
     }
 }

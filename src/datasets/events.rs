@@ -1,12 +1,11 @@
 //! `events`: sportsbook events (matches) in a tournament. The spec's columns
 //! plus a trailing `modified_at`, which hourglass stamps on every write.
 
-use super::{stamped_table, Pull, Push, StreamError};
-use crate::db::{schema::events, DbConnection};
+use super::{stamped_table, Pull, Push};
+use crate::db::schema::events;
 use crate::encode::Cell;
 use crate::ingest::fields::{FieldError, Fields};
 use crate::timestamp::Timestamp;
-use crate::window::TimeWindow;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -48,19 +47,10 @@ impl Pull for Event {
             self.modified_at.into(),
         ])
     }
-
-    fn for_each_in_window(
-        conn: &mut DbConnection,
-        window: TimeWindow,
-        f: impl FnMut(&Self) -> std::io::Result<()>,
-    ) -> Result<u64, StreamError> {
-        Self::window_rows(conn, window, f)
-    }
 }
 
 impl Push for Event {
     const COLUMNS: &'static [&'static str] = <Self as Pull>::COLUMNS;
-    const STAMP: &'static str = "modified_at";
 
     fn from_fields(f: &Fields<'_>) -> Result<Self, FieldError> {
         Ok(Event {
@@ -73,9 +63,5 @@ impl Push for Event {
             type_: f.need("type")?,
             modified_at: Timestamp::from_micros(0),
         })
-    }
-
-    fn upsert(conn: &mut DbConnection, rows: &mut [Self], stamp: Timestamp) -> QueryResult<()> {
-        Self::upsert_rows(conn, rows, stamp)
     }
 }

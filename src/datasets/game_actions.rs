@@ -3,7 +3,7 @@
 //! aggregates them per session.
 
 use super::{upsert_by_key, Push, BALANCE_KINDS};
-use crate::db::{schema::game_actions, DbConnection};
+use crate::db::schema::game_actions;
 use crate::ingest::fields::{FieldError, Fields};
 use crate::money::Money;
 use crate::timestamp::Timestamp;
@@ -53,7 +53,6 @@ impl Push for GameAction {
         "ref_code",
         "created_at",
     ];
-    const STAMP: &'static str = "modified_at";
 
     fn from_fields(f: &Fields<'_>) -> Result<Self, FieldError> {
         Ok(GameAction {
@@ -73,9 +72,5 @@ impl Push for GameAction {
             created_at: f.need("created_at")?,
             modified_at: Timestamp::from_micros(0),
         })
-    }
-
-    fn upsert(conn: &mut DbConnection, rows: &mut [Self], stamp: Timestamp) -> QueryResult<()> {
-        Self::upsert_rows(conn, rows, stamp)
     }
 }

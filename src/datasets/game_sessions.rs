@@ -7,7 +7,7 @@
 //! Sums are taken over integer millionths and cast back to BIGINT, so they
 //! are exact on every backend (an overflow is an error, never a rounding).
 
-use super::{drain, Pull, StreamError};
+use super::{drain, Pull, StreamError, WindowQuery};
 use crate::db::{schema::game_actions, DbConnection};
 use crate::encode::Cell;
 use crate::money::Money;
@@ -79,7 +79,9 @@ impl Pull for GameSession {
             (&self.ref_code).into(),
         ])
     }
+}
 
+impl WindowQuery for GameSession {
     fn for_each_in_window(
         conn: &mut DbConnection,
         window: TimeWindow,

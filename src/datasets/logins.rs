@@ -1,12 +1,11 @@
 //! `logins`: login attempts. The spec gives them no last-modified column;
 //! hourglass adds a trailing `modified_at` so every row carries its stamp.
 
-use super::{stamped_table, Pull, Push, StreamError};
-use crate::db::{schema::logins, DbConnection};
+use super::{stamped_table, Pull, Push};
+use crate::db::schema::logins;
 use crate::encode::Cell;
 use crate::ingest::fields::{FieldError, Fields};
 use crate::timestamp::Timestamp;
-use crate::window::TimeWindow;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -58,19 +57,10 @@ impl Pull for Login {
             self.modified_at.into(),
         ])
     }
-
-    fn for_each_in_window(
-        conn: &mut DbConnection,
-        window: TimeWindow,
-        f: impl FnMut(&Self) -> std::io::Result<()>,
-    ) -> Result<u64, StreamError> {
-        Self::window_rows(conn, window, f)
-    }
 }
 
 impl Push for Login {
     const COLUMNS: &'static [&'static str] = <Self as Pull>::COLUMNS;
-    const STAMP: &'static str = "modified_at";
 
     fn from_fields(f: &Fields<'_>) -> Result<Self, FieldError> {
         Ok(Login {
@@ -86,9 +76,5 @@ impl Push for Login {
             fail_reason: f.get("fail_reason")?,
             modified_at: Timestamp::from_micros(0),
         })
-    }
-
-    fn upsert(conn: &mut DbConnection, rows: &mut [Self], stamp: Timestamp) -> QueryResult<()> {
-        Self::upsert_rows(conn, rows, stamp)
     }
 }

@@ -1,13 +1,12 @@
 //! `transactions`: deposits, withdrawals and other money movements, stamped
 //! `updated_at` on every change (a status going New → Success re-emits it).
 
-use super::{stamped_table, Pull, Push, StreamError};
-use crate::db::{schema::transactions, DbConnection};
+use super::{stamped_table, Pull, Push};
+use crate::db::schema::transactions;
 use crate::encode::Cell;
 use crate::ingest::fields::{FieldError, Fields};
 use crate::money::Money;
 use crate::timestamp::Timestamp;
-use crate::window::TimeWindow;
 use diesel::prelude::*;
 
 pub const TYPES: &[&str] = &["Normal", "Prize", "Compensation", "Cash back", "Other"];
@@ -77,19 +76,10 @@ impl Pull for Transaction {
             (&self.comment).into(),
         ])
     }
-
-    fn for_each_in_window(
-        conn: &mut DbConnection,
-        window: TimeWindow,
-        f: impl FnMut(&Self) -> std::io::Result<()>,
-    ) -> Result<u64, StreamError> {
-        Self::window_rows(conn, window, f)
-    }
 }
 
 impl Push for Transaction {
     const COLUMNS: &'static [&'static str] = <Self as Pull>::COLUMNS;
-    const STAMP: &'static str = "updated_at";
 
     fn from_fields(f: &Fields<'_>) -> Result<Self, FieldError> {
         Ok(Transaction {
@@ -110,9 +100,5 @@ impl Push for Transaction {
             requisite: f.get("requisite")?,
             comment: f.get("comment")?,
         })
-    }
-
-    fn upsert(conn: &mut DbConnection, rows: &mut [Self], stamp: Timestamp) -> QueryResult<()> {
-        Self::upsert_rows(conn, rows, stamp)
     }
 }

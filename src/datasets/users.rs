@@ -1,11 +1,10 @@
 //! `users`: one row per player, stamped `modified_at` on every change.
 
-use super::{stamped_table, Pull, Push, StreamError};
-use crate::db::{schema::users, DbConnection};
+use super::{stamped_table, Pull, Push};
+use crate::db::schema::users;
 use crate::encode::Cell;
 use crate::ingest::fields::{FieldError, Fields};
 use crate::timestamp::Timestamp;
-use crate::window::TimeWindow;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -72,19 +71,10 @@ impl Pull for User {
             (&self.locale).into(),
         ])
     }
-
-    fn for_each_in_window(
-        conn: &mut DbConnection,
-        window: TimeWindow,
-        f: impl FnMut(&Self) -> std::io::Result<()>,
-    ) -> Result<u64, StreamError> {
-        Self::window_rows(conn, window, f)
-    }
 }
 
 impl Push for User {
     const COLUMNS: &'static [&'static str] = <Self as Pull>::COLUMNS;
-    const STAMP: &'static str = "modified_at";
 
     fn from_fields(f: &Fields<'_>) -> Result<Self, FieldError> {
         Ok(User {
@@ -105,9 +95,5 @@ impl Push for User {
             self_excluded: f.get("self_excluded")?,
             locale: f.get("locale")?,
         })
-    }
-
-    fn upsert(conn: &mut DbConnection, rows: &mut [Self], stamp: Timestamp) -> QueryResult<()> {
-        Self::upsert_rows(conn, rows, stamp)
     }
 }

@@ -1,12 +1,11 @@
 //! `wallets`: one balance per wallet, stamped `modified_at` on every change.
 
-use super::{stamped_table, Pull, Push, StreamError, BALANCE_KINDS};
-use crate::db::{schema::wallets, DbConnection};
+use super::{stamped_table, Pull, Push, BALANCE_KINDS};
+use crate::db::schema::wallets;
 use crate::encode::Cell;
 use crate::ingest::fields::{FieldError, Fields};
 use crate::money::Money;
 use crate::timestamp::Timestamp;
-use crate::window::TimeWindow;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -45,19 +44,10 @@ impl Pull for Wallet {
             self.modified_at.into(),
         ])
     }
-
-    fn for_each_in_window(
-        conn: &mut DbConnection,
-        window: TimeWindow,
-        f: impl FnMut(&Self) -> std::io::Result<()>,
-    ) -> Result<u64, StreamError> {
-        Self::window_rows(conn, window, f)
-    }
 }
 
 impl Push for Wallet {
     const COLUMNS: &'static [&'static str] = <Self as Pull>::COLUMNS;
-    const STAMP: &'static str = "modified_at";
 
     fn from_fields(f: &Fields<'_>) -> Result<Self, FieldError> {
         Ok(Wallet {
@@ -69,9 +59,5 @@ impl Push for Wallet {
             created_at: f.need("created_at")?,
             modified_at: Timestamp::from_micros(0),
         })
-    }
-
-    fn upsert(conn: &mut DbConnection, rows: &mut [Self], stamp: Timestamp) -> QueryResult<()> {
-        Self::upsert_rows(conn, rows, stamp)
     }
 }
