@@ -129,6 +129,9 @@ pub fn write_batch<T: Push>(
 /// Parses and validates every row of a batch, or says what is wrong with the
 /// first bad one (rows are numbered from 1, not counting a CSV header).
 pub fn parse_batch<T: Push>(format: BodyFormat, body: &[u8]) -> Result<Vec<T>, ApiError> {
+    // Spreadsheets save "CSV UTF-8" with a byte-order mark, which would
+    // otherwise become part of the first column's name.
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     match format {
         BodyFormat::Csv => parse_csv(body),
         BodyFormat::Json if first_byte(body) == Some(b'[') => parse_json_array(body),
@@ -324,7 +327,8 @@ mod tests {
     #[test]
     fn csv_reads_booleans_as_words_or_digits() {
         use crate::datasets::logins::Login;
-        let body = "id,player_id,created_at,is_success\n1,7,2020-10-10 07:00:00,1\n2,7,2020-10-10 07:00:00,false\n3,7,2020-10-10 07:00:00,\n";
+        // As a spreadsheet saves it: a byte-order mark and CRLF line ends.
+        let body = "\u{feff}id,player_id,created_at,is_success\r\n1,7,2020-10-10 07:00:00,1\r\n2,7,2020-10-10 07:00:00,false\r\n3,7,2020-10-10 07:00:00,\r\n";
         let rows: Vec<Login> = parse_batch(BodyFormat::Csv, body.as_bytes()).unwrap();
         let flags: Vec<_> = rows.iter().map(|r| r.is_success).collect();
         assert_eq!(flags, [Some(true), Some(false), None]);
