@@ -43,8 +43,6 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
-    MethodNotAllowed(String),
-    #[error("{0}")]
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(String),
@@ -67,7 +65,6 @@ impl ApiError {
             ApiError::InvalidRow { .. } => ("invalid-row", "Invalid row"),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
-            ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             ApiError::Unauthorized(_) => ("unauthorized", "Missing or unknown API key"),
             ApiError::Forbidden(_) => ("forbidden", "API key lacks the scope"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
@@ -105,7 +102,6 @@ impl ResponseError for ApiError {
             ApiError::InvalidRow { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -6,7 +6,8 @@
 //! - `bad_input`: 400 / 404 / 413 / 415 / 422, and nothing half-written
 //! - `auth`: no key, unknown, revoked, wrong scope; Bearer and Basic
 //! - `game_sessions`: a session that straddles windows comes out whole in each
-//! - `streaming`: a client that goes away frees its connection; a failure mid-stream looks broken
+//! - `streaming`: a client that goes away frees its connection; a failure mid-stream looks broken;
+//!   an exhausted pool is a 503
 //! - `partition`: proptest, consecutive windows partition every dataset's rows
 //! - `cli`: the `hourglass` binary's commands
 //! - `openapi`: openapi.yaml matches the columns served

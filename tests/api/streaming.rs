@@ -105,3 +105,37 @@ async fn a_failure_mid_stream_breaks_the_response() {
         "the response ended cleanly after {received} bytes, as if the file were complete"
     );
 }
+
+#[actix_web::test]
+async fn an_exhausted_pool_is_a_503_with_retry_after() {
+    let app = spawn_app_with(|settings| {
+        settings.database.read_pool_size = 1;
+        settings.database.acquire_timeout = Duration::from_millis(200);
+    })
+    .await;
+    let held = app.pools.read.get().unwrap();
+    let response = app
+        .pull(
+            "users",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "2");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    drop(held);
+    let response = app
+        .pull(
+            "users",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        200,
+        "it recovers once a connection is free"
+    );
+}
