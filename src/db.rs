@@ -141,14 +141,49 @@ where
 
 fn next_stamp(conn: &mut DbConnection, clock: &dyn Clock) -> QueryResult<Timestamp> {
     use schema::stamp_clock;
-    let last: i64 = stamp_clock::table
-        .select(stamp_clock::last_stamp)
-        .first(conn)?;
+    let last = last_stamp(conn)?.as_micros();
     let stamp = clock.now().as_micros().max(last + 1);
     diesel::update(stamp_clock::table)
         .set(stamp_clock::last_stamp.eq(stamp))
         .execute(conn)?;
     Ok(Timestamp::from_micros(stamp))
+}
+
+/// The last stamp handed out by a committed write.
+pub fn last_stamp(conn: &mut DbConnection) -> QueryResult<Timestamp> {
+    use schema::stamp_clock;
+    stamp_clock::table
+        .select(stamp_clock::last_stamp)
+        .first(conn)
+}
+
+/// The commit barrier of a pull (see `visibility.rs`): if the write lock can
+/// be had within `attempt`, raises the last stamp to just below `to`, so that
+/// every later write is stamped at `to` or after, and returns `true`. Returns
+/// `false` if a writer held the lock all along.
+pub fn try_close_stamps_below(
+    conn: &mut DbConnection,
+    to: Timestamp,
+    attempt: Duration,
+) -> QueryResult<bool> {
+    use schema::stamp_clock;
+    let below = to.as_micros() - 1;
+    // A short busy timeout for this attempt only: a barrier that queued for
+    // the lock like a writer could be starved by writers for seconds.
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {};", attempt.as_millis()))?;
+    let closed = conn.immediate_transaction(|conn| {
+        diesel::update(stamp_clock::table.filter(stamp_clock::last_stamp.lt(below)))
+            .set(stamp_clock::last_stamp.eq(below))
+            .execute(conn)
+    });
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"))?;
+    match closed {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(_, info)) if info.message().contains("locked") => {
+            Ok(false)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// `SELECT 1`: does the database answer?

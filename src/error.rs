@@ -15,7 +15,7 @@ use std::error::Error as StdError;
 use std::fmt::Write as _;
 
 /// Seconds a client is asked to wait after a 503.
-const RETRY_AFTER_SECONDS: u32 = 2;
+const RETRY_AFTER_SECONDS: u64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -46,6 +46,9 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(String),
+    /// The window ends too far in this server's future to wait for.
+    #[error("{detail}")]
+    TooEarly { retry_after: u64, detail: String },
     /// The database is busy or unreachable; retrying later is the fix.
     #[error("the database is busy or unavailable; retry in a few seconds")]
     Unavailable(#[source] Box<dyn StdError + Send + Sync>),
@@ -67,6 +70,7 @@ impl ApiError {
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::Unauthorized(_) => ("unauthorized", "Missing or unknown API key"),
             ApiError::Forbidden(_) => ("forbidden", "API key lacks the scope"),
+            ApiError::TooEarly { .. } => ("too-early", "Window ends in the future"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
@@ -104,6 +108,8 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            // actix's `http` 0.2 has no constant for 425 Too Early (RFC 8470).
+            ApiError::TooEarly { .. } => StatusCode::from_u16(425).expect("a valid status"),
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -132,6 +138,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+            }
+            ApiError::TooEarly { retry_after, .. } => {
+                response.insert_header((header::RETRY_AFTER, *retry_after));
             }
             ApiError::Unauthorized(_) => {
                 // Two challenges: Bearer for machines, Basic so that a browser

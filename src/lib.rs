@@ -23,4 +23,5 @@ pub mod seed;
 pub mod startup;
 pub mod stream;
 pub mod timestamp;
+pub mod visibility;
 pub mod window;

@@ -37,6 +37,8 @@ pub struct Pulling {
     pub dataset: Dataset,
     pub window: TimeWindow,
     pub format: Format,
+    /// How long the pull waited for writes in flight before it could read.
+    pub settle_wait: std::time::Duration,
 }
 
 /// Starts the producer on a blocking thread and waits for its first chunk.
@@ -84,13 +86,14 @@ fn produce(pool: &DbPool, pulling: Pulling, sender: mpsc::Sender<Message>) {
         }
     };
     log::info!(
-        "GET /api/{} from=\"{}\" to=\"{}\" format={} rows={} bytes={} duration_ms={} {}",
+        "GET /api/{} from=\"{}\" to=\"{}\" format={} rows={} bytes={} settle_ms={:.3} duration_ms={} {}",
         pulling.dataset.name(),
         pulling.window.from(),
         pulling.window.to(),
         pulling.format.extension(),
         rows,
         sink.bytes_sent,
+        pulling.settle_wait.as_secs_f64() * 1000.0,
         started.elapsed().as_millis(),
         match &outcome {
             Outcome::Complete => "complete".to_string(),

@@ -1,9 +1,10 @@
 //! `game_sessions`: casino sessions rolled up from their game actions.
 //!
 //! The spec's three steps, in one SQL query: find every session with at
-//! least one action in `[from, to)` (an index-only scan of
-//! `game_actions_window`), gather **all** actions of those sessions whatever
-//! their time (`game_actions_session`), and aggregate one row per session.
+//! least one action in `[from, to)` (index-only scans of `game_actions_window`
+//! and, for actions *written* in the window, `game_actions_written`), gather
+//! **all** actions of those sessions whatever their time
+//! (`game_actions_session`), and aggregate one row per session.
 //! Sums are taken over integer millionths and cast back to BIGINT, so they
 //! are exact on every backend (an overflow is an error, never a rounding).
 
@@ -88,12 +89,22 @@ impl WindowQuery for GameSession {
         f: impl FnMut(&Self) -> std::io::Result<()>,
     ) -> Result<u64, StreamError> {
         use game_actions as a;
-        // The session look-up reads the same table, so it needs an alias.
+        // The session look-up reads the same table, so it needs an alias. A
+        // session is in the window if one of its actions happened in it (the
+        // spec's rule) or was written in it (so a late action re-emits its
+        // session with the new totals); each side has its own index.
         let in_window = diesel::alias!(game_actions as in_window);
+        let happened = in_window
+            .field(a::created_at)
+            .ge(window.from())
+            .and(in_window.field(a::created_at).lt(window.to()));
+        let written = in_window
+            .field(a::modified_at)
+            .ge(window.from())
+            .and(in_window.field(a::modified_at).lt(window.to()));
         let sessions_in_window = in_window
             .select(in_window.field(a::session_id))
-            .filter(in_window.field(a::created_at).ge(window.from()))
-            .filter(in_window.field(a::created_at).lt(window.to()));
+            .filter(happened.or(written));
         // Descriptive columns are the same on every action of a session;
         // MIN picks one portably (PostgreSQL refuses bare columns).
         let rows = a::table

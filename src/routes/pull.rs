@@ -5,6 +5,7 @@ use crate::datasets::Dataset;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::stream::{self, Pulling};
+use crate::visibility;
 use crate::window::{Format, TimeWindow};
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -83,18 +84,26 @@ pub async fn pull(
         }
     };
 
-    let body = stream::start(
-        state.pools.read.clone(),
-        Pulling {
-            dataset,
-            window,
-            format,
-        },
-    )
-    .await?;
+    // The no-miss rules (visibility.rs): never serve a window that has not
+    // ended yet, nor one that writes in flight could still add to.
+    visibility::wait_until_past(state.clock.as_ref(), window.to()).await?;
+    let settle_wait = visibility::settle(&state.pools, window.to()).await?;
+
+    let pulling = Pulling {
+        dataset,
+        window,
+        format,
+        settle_wait,
+    };
+    let body = stream::start(state.pools.read.clone(), pulling).await?;
 
     let mut response = HttpResponse::Ok();
     response.insert_header((header::CONTENT_TYPE, format.content_type()));
+    // How long the pull waited for writes in flight, in milliseconds.
+    response.insert_header((
+        "Server-Timing",
+        format!("settle;dur={:.3}", settle_wait.as_secs_f64() * 1000.0),
+    ));
     if download {
         response.insert_header(ContentDisposition {
             disposition: DispositionType::Attachment,

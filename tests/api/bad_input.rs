@@ -1,7 +1,7 @@
 //! The bad-input matrix: every rejection is problem+json naming what is
 //! wrong, and a rejected batch writes nothing.
 
-use crate::helpers::{sample_row, spawn_app, spawn_app_with, window};
+use crate::helpers::{sample_row, spawn_app, spawn_app_with, window, PRESENT};
 use serde_json::{json, Value};
 
 async fn problem(response: reqwest::Response) -> (u16, Value) {
@@ -230,6 +230,7 @@ async fn every_body_format_writes_the_same_rows() {
     let app = spawn_app().await;
     let json_rows = json!([sample_row("bets", 1), sample_row("bets", 2)]);
     app.push_at("2020-10-10 07:00:00", "bets", json_rows).await;
+    app.set_clock("2020-10-10 07:00:01");
     let ndjson = format!("{}\n{}\n", sample_row("bets", 3), sample_row("bets", 4));
     assert_eq!(
         app.push("bets", "application/x-ndjson", ndjson)
@@ -240,6 +241,7 @@ async fn every_body_format_writes_the_same_rows() {
     let csv =
         "id,player_id,type,stake,created_at,kind\n5,7,single,\"10.00\",2020-10-10 06:10:00,prize\n";
     let response = app.push("bets", "text/csv", csv).await;
+    app.set_clock(PRESENT);
     assert_eq!(response.status(), 200);
     let written: Value = response.json().await.unwrap();
     assert_eq!(

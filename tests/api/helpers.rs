@@ -2,7 +2,7 @@
 //! a read key, a write key, and a clock the test controls.
 
 use hourglass::auth::{self, Scopes};
-use hourglass::clock::ManualClock;
+use hourglass::clock::{Clock, ManualClock, SystemClock};
 use hourglass::config::Settings;
 use hourglass::db::{self, DbConnection, Pools};
 use hourglass::startup::Application;
@@ -15,7 +15,8 @@ pub struct TestApp {
     pub read_key: String,
     pub write_key: String,
     pub client: reqwest::Client,
-    pub clock: Arc<ManualClock>,
+    /// The server's clock, unless the app runs on the system clock.
+    pub clock: Option<Arc<ManualClock>>,
     pub pools: Pools,
     pub db_path: std::path::PathBuf,
     _dir: tempfile::TempDir,
@@ -26,12 +27,30 @@ pub fn ts(text: &str) -> Timestamp {
     Timestamp::parse(text).unwrap()
 }
 
+/// Where a test app's manual clock stands between writes: after every window
+/// the tests pull, so that none of them ends in the server's future.
+pub const PRESENT: &str = "2020-10-11 00:00:00";
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
 /// As `spawn_app`, after `configure` has adjusted the settings.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let clock = Arc::new(ManualClock::new(ts(PRESENT)));
+    spawn(configure, clock.clone(), Some(clock)).await
+}
+
+/// The app on the system clock, for tests that race real time.
+pub async fn spawn_app_on_system_clock() -> TestApp {
+    spawn(|_| {}, Arc::new(SystemClock), None).await
+}
+
+async fn spawn(
+    configure: impl FnOnce(&mut Settings),
+    server_clock: Arc<dyn Clock>,
+    clock: Option<Arc<ManualClock>>,
+) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("hourglass.db");
@@ -40,7 +59,6 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.workers = 2;
     configure(&mut settings);
     let pools = db::open(&settings.database).unwrap();
-    let clock = Arc::new(ManualClock::new(ts("2020-10-10 06:00:00")));
     let (read_key, write_key) = {
         let mut conn = pools.write.get().unwrap();
         let now = Timestamp::now();
@@ -67,7 +85,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
             .unwrap(),
         )
     };
-    let app = Application::build_with(&settings, pools.clone(), clock.clone()).unwrap();
+    let app = Application::build_with(&settings, pools.clone(), server_clock).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
@@ -129,15 +147,25 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Writes JSON rows with the clock at `at`, asserting 200.
+    /// Sets the server's (manual) clock.
+    pub fn set_clock(&self, at: &str) {
+        self.clock
+            .as_ref()
+            .expect("this app runs on the system clock")
+            .set(ts(at));
+    }
+
+    /// Writes JSON rows with the clock at `at`, asserting 200, then puts the
+    /// clock back to the `PRESENT`.
     pub async fn push_at(&self, at: &str, dataset: &str, rows: Value) {
-        self.clock.set(ts(at));
+        self.set_clock(at);
         let response = self
             .push(dataset, "application/json", rows.to_string())
             .await;
         let status = response.status();
         let body = response.text().await.unwrap();
         assert_eq!(status, 200, "{body}");
+        self.set_clock(PRESENT);
     }
 
     /// A direct connection, for setting up or inspecting state.

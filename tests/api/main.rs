@@ -9,6 +9,7 @@
 //! - `streaming`: a client that goes away frees its connection; a failure mid-stream looks broken;
 //!   an exhausted pool is a 503
 //! - `partition`: proptest, consecutive windows partition every dataset's rows
+//! - `no_miss`: consecutive pulls miss nothing under concurrent writes, late data, clock skew
 //! - `cli`: the `hourglass` binary's commands
 //! - `openapi`: openapi.yaml matches the columns served
 
@@ -17,6 +18,7 @@ mod bad_input;
 mod cli;
 mod game_sessions;
 mod helpers;
+mod no_miss;
 mod openapi;
 mod partition;
 mod pull;

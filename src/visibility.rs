@@ -1,0 +1,117 @@
+//! The no-miss guarantee: a consumer that pulls consecutive windows
+//! `[t0, t1)`, `[t1, t2)`, … never misses a row, nor keeps a stale version.
+//!
+//! Incremental pulls by timestamp lose rows in two ways, and a pull closes
+//! both before it reads:
+//!
+//! 1. **A write in flight.** A row stamped 07:59:59.9 whose transaction
+//!    commits at 08:00:00.2 is invisible to a pull of `[07:00, 08:00)` that
+//!    read at 08:00:00.1, and the next pull starts at 08:00. Writers take
+//!    their stamp under the database's write lock, so stamps are handed out
+//!    in commit order. A pull first reads the last committed stamp: if it is
+//!    already at `to` or past it, every write stamped before `to` has
+//!    committed and every later one will be stamped after it, so the window
+//!    is settled. Otherwise the pull takes the write lock for a moment
+//!    ([`db::try_close_stamps_below`]): once it has it, no write is in
+//!    flight, and it raises the last stamp so that no later write, even
+//!    under a clock that stepped back, can be stamped before `to`. While
+//!    writers keep the lock busy, the pull re-reads the last committed
+//!    stamp instead: the first write stamped at `to` or later to commit
+//!    settles the window too. Either way the wait is about one write
+//!    transaction; it is bounded by [`MAX_SETTLE_WAIT`], past which the pull
+//!    is answered 503. The lock is the database's, so this holds across
+//!    processes.
+//! 2. **A window that ends in our future** (our clock is behind the
+//!    consumer's). If `to` is at most [`MAX_FUTURE_WAIT`] ahead, the pull
+//!    waits until it has passed; further ahead it is refused with 425 Too
+//!    Early. A window whose end has not happened yet is never served.
+//!
+//! Game sessions are windowed on when their actions happened, not on our
+//! stamp; a session also comes out in the window in which one of its actions
+//! was *written*, so a late action re-emits its session with the new totals
+//! (see `datasets/game_sessions.rs`).
+
+use crate::clock::Clock;
+use crate::db::{self, Pools};
+use crate::error::ApiError;
+use crate::timestamp::Timestamp;
+use actix_web::web;
+use std::time::{Duration, Instant};
+
+/// How far in our future a window may end and still be waited for.
+pub const MAX_FUTURE_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits until `to` has passed by `clock`, if it is at most
+/// [`MAX_FUTURE_WAIT`] ahead; refuses with 425 if it is further.
+pub async fn wait_until_past(clock: &dyn Clock, to: Timestamp) -> Result<(), ApiError> {
+    let max_ahead = MAX_FUTURE_WAIT.as_micros() as i64;
+    let ahead = to.as_micros() - clock.now().as_micros();
+    if ahead > max_ahead {
+        return Err(too_early(to, ahead));
+    }
+    // Re-read the clock as we go rather than sleeping once: the clock, not
+    // the timer, says when `to` has passed.
+    let deadline = Instant::now() + MAX_FUTURE_WAIT + Duration::from_secs(1);
+    loop {
+        let ahead = to.as_micros() - clock.now().as_micros();
+        if ahead <= 0 {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(too_early(to, ahead));
+        }
+        let nap = Duration::from_micros(ahead as u64).min(Duration::from_millis(50));
+        actix_web::rt::time::sleep(nap).await;
+    }
+}
+
+fn too_early(to: Timestamp, ahead_micros: i64) -> ApiError {
+    let retry_after = (ahead_micros as u64).div_ceil(1_000_000).max(1);
+    ApiError::TooEarly {
+        retry_after,
+        detail: format!(
+            "the window ends at {to}, {retry_after} s from now by this server's clock; \
+             rows stamped before then may still be written, so pull it again after it has passed"
+        ),
+    }
+}
+
+/// How long a pull may wait for writes in flight before it answers 503.
+pub const MAX_SETTLE_WAIT: Duration = Duration::from_secs(5);
+
+/// How long one attempt at the write lock may wait.
+const LOCK_ATTEMPT: Duration = Duration::from_millis(5);
+
+/// Makes sure every write stamped before `to` has committed and no later
+/// write can be stamped before `to` (rule 1 above). Returns how long that
+/// took.
+pub async fn settle(pools: &Pools, to: Timestamp) -> Result<Duration, ApiError> {
+    let started = Instant::now();
+    loop {
+        let (read, write) = (pools.read.clone(), pools.write.clone());
+        let settled = web::block(move || {
+            let last = db::last_stamp(&mut *read.get()?)?;
+            if last.as_micros() >= to.as_micros() - 1 {
+                return Ok(true);
+            }
+            Ok::<_, ApiError>(db::try_close_stamps_below(
+                &mut *write.get()?,
+                to,
+                LOCK_ATTEMPT,
+            )?)
+        })
+        .await??;
+        if settled {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() >= MAX_SETTLE_WAIT {
+            return Err(ApiError::Unavailable(
+                format!(
+                    "writes in flight kept the window ending {to} open for {MAX_SETTLE_WAIT:?}"
+                )
+                .into(),
+            ));
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+    }
+}

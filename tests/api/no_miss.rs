@@ -1,0 +1,432 @@
+//! The no-miss guarantee (src/visibility.rs): consecutive pulls stay complete
+//! under concurrent writes, late data and clock skew.
+
+use crate::helpers::{sample_row, spawn_app, spawn_app_on_system_clock, ts, window, TestApp};
+use hourglass::clock::ManualClock;
+use hourglass::datasets::users::User;
+use hourglass::datasets::{Push, Upsert};
+use hourglass::db;
+use hourglass::ingest::fields::Fields;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+#[actix_web::test]
+async fn a_window_ending_in_the_next_seconds_is_waited_for_then_served() {
+    let app = spawn_app().await;
+    app.set_clock("2020-10-10 07:59:58");
+    let clock = app.clock.clone().unwrap();
+    // The clock reaches `to` 300 ms from now; until then the pull must wait.
+    actix_web::rt::spawn(async move {
+        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+        clock.set(ts("2020-10-10 08:00:00"));
+    });
+    let started = Instant::now();
+    let response = app
+        .pull(
+            "users",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "served before `to` had passed"
+    );
+}
+
+#[actix_web::test]
+async fn a_window_ending_further_ahead_is_425_too_early() {
+    let app = spawn_app().await;
+    app.set_clock("2020-10-10 07:59:50");
+    let response = app
+        .pull(
+            "users",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    assert_eq!(response.status(), 425);
+    assert_eq!(response.headers()["retry-after"], "10");
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("pull it again after it has passed"),
+        "{body}"
+    );
+}
+
+#[actix_web::test]
+async fn stamps_keep_increasing_when_the_clock_steps_back() {
+    let app = spawn_app().await;
+    app.push_at(
+        "2020-10-10 09:00:00",
+        "users",
+        json!([sample_row("users", 1)]),
+    )
+    .await;
+    // The system clock steps back an hour.
+    app.push_at(
+        "2020-10-10 08:00:00",
+        "users",
+        json!([sample_row("users", 2)]),
+    )
+    .await;
+    app.push_at(
+        "2020-10-10 08:30:00",
+        "users",
+        json!([sample_row("users", 3)]),
+    )
+    .await;
+    let stamps = {
+        let mut conn = app.conn();
+        db::last_stamp(&mut conn).unwrap()
+    };
+    assert_eq!(
+        stamps.as_micros(),
+        ts("2020-10-10 09:00:00").as_micros() + 2,
+        "each write one µs after the last"
+    );
+
+    let earlier = app
+        .pull_json(
+            "users",
+            &window("2020-10-10 08:00:00", "2020-10-10 09:00:00"),
+        )
+        .await;
+    assert!(
+        earlier.is_empty(),
+        "nothing was stamped back in time: {earlier:?}"
+    );
+    let rows = app
+        .pull_json(
+            "users",
+            &window("2020-10-10 09:00:00", "2020-10-10 10:00:00"),
+        )
+        .await;
+    let ids: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [1, 2, 3], "in write order");
+}
+
+fn action(id: &str, amount: &str, at: &str) -> Value {
+    let mut row = sample_row("game_actions", 0);
+    row["id"] = json!(id);
+    row["amount"] = json!(amount);
+    row["created_at"] = json!(at);
+    row
+}
+
+#[actix_web::test]
+async fn a_late_action_re_emits_its_session_with_the_new_totals() {
+    let app = spawn_app().await;
+    app.push_at(
+        "2020-10-10 07:15:00",
+        "game_actions",
+        json!([action("a1", "1.00", "2020-10-10 07:10:00")]),
+    )
+    .await;
+    let first = app
+        .pull_json(
+            "game_sessions",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    assert_eq!(first[0]["bet_count"], 1);
+
+    // An action that happened at 07:50 arrives at 08:03, after [07:00, 08:00) was pulled.
+    app.push_at(
+        "2020-10-10 08:03:00",
+        "game_actions",
+        json!([action("a2", "2.50", "2020-10-10 07:50:00")]),
+    )
+    .await;
+    let next = app
+        .pull_json(
+            "game_sessions",
+            &window("2020-10-10 08:00:00", "2020-10-10 09:00:00"),
+        )
+        .await;
+    assert_eq!(next.len(), 1, "the late action re-emits its session");
+    assert_eq!(
+        (
+            next[0]["bet_count"].clone(),
+            next[0]["bet_amount"].to_string()
+        ),
+        (json!(2), "3.50".to_string())
+    );
+    assert_eq!(
+        next[0]["updated_at"], "2020-10-10 07:50:00",
+        "updated_at is still the last action's time"
+    );
+    // The spec's own rule still holds: the session is in the window of its actions.
+    let again = app
+        .pull_json(
+            "game_sessions",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    assert_eq!(again[0]["bet_count"], 2);
+}
+
+/// Starts a write on its own thread that stamps a user at `at`, then holds
+/// its transaction open for `hold` before committing.
+fn slow_write(app: &TestApp, id: i64, at: &str, hold: Duration) -> std::thread::JoinHandle<()> {
+    let pool = app.pools.write.clone();
+    let clock = ManualClock::new(ts(at));
+    let row = sample_row("users", id);
+    std::thread::spawn(move || {
+        let mut conn = pool.get().unwrap();
+        let mut rows = vec![User::from_fields(&Fields::Json(row.as_object().unwrap())).unwrap()];
+        db::write_transaction(&mut conn, &clock, |conn, stamp| {
+            User::upsert(conn, &mut rows, stamp)?;
+            std::thread::sleep(hold);
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    })
+}
+
+#[actix_web::test]
+async fn a_pull_waits_for_the_write_in_flight_and_sees_it() {
+    let app = spawn_app().await;
+    // Stamped 07:59:59, committed 400 ms later: after the pull has arrived.
+    let writer = slow_write(&app, 1, "2020-10-10 07:59:59", Duration::from_millis(400));
+    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    let response = app
+        .pull(
+            "users",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    let waited = response.headers()["server-timing"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body = response.text().await.unwrap();
+    writer.join().unwrap();
+    assert_eq!(
+        body.lines().count(),
+        2,
+        "the row stamped inside the window is in it (waited: {waited})\n{body}"
+    );
+    assert!(waited.starts_with("settle;dur="), "{waited}");
+}
+
+#[actix_web::test]
+async fn a_pull_that_cannot_settle_in_time_is_503_not_an_incomplete_window() {
+    let app = spawn_app().await;
+    // Holds the write lock past SQLite's busy timeout (5 s).
+    let writer = slow_write(&app, 1, "2020-10-10 07:59:59", Duration::from_millis(6500));
+    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    let response = app
+        .pull(
+            "users",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    writer.join().unwrap();
+    let rows = app
+        .pull_json(
+            "users",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    assert_eq!(
+        rows.len(),
+        1,
+        "once the write has committed the window is served, with it"
+    );
+}
+
+/// What the concurrency test's consumer keeps of a dataset: its key column
+/// and its rows by key, each the latest version pulled.
+struct Copy {
+    dataset: &'static str,
+    key: usize,
+    rows: BTreeMap<String, Vec<String>>,
+}
+
+impl Copy {
+    fn new(dataset: &'static str) -> Self {
+        // game_sessions are keyed by session_id, the second column.
+        let key = usize::from(dataset == "game_sessions");
+        Copy {
+            dataset,
+            key,
+            rows: BTreeMap::new(),
+        }
+    }
+
+    /// Upserts every row of a CSV window, in order.
+    fn apply(&mut self, csv: &str) -> usize {
+        let mut count = 0;
+        for record in csv::Reader::from_reader(csv.as_bytes()).records() {
+            let record: Vec<String> = record.unwrap().iter().map(String::from).collect();
+            self.rows.insert(record[self.key].clone(), record);
+            count += 1;
+        }
+        count
+    }
+}
+
+/// Several writers upsert as fast as they can (the same ids again and again,
+/// late game actions among them) while a consumer pulls consecutive windows
+/// of 150 ms as soon as each has ended. The consumer's copy must equal the
+/// final state: no row missing, no version stale. Remove the settling of
+/// step 1 in visibility.rs and this fails within seconds.
+#[actix_web::test]
+async fn consecutive_pulls_miss_nothing_under_concurrent_writes() {
+    const WINDOW: Duration = Duration::from_millis(150);
+    const WRITING: Duration = Duration::from_secs(8);
+    let app = spawn_app_on_system_clock().await;
+    let stop = Instant::now() + WRITING;
+
+    let writers: Vec<_> = ["users", "transactions", "wallets", "game_actions", "bets"]
+        .into_iter()
+        .enumerate()
+        .map(|(n, dataset)| {
+            let (address, key) = (app.address.clone(), app.write_key.clone());
+            std::thread::spawn(move || write_until(stop, n as u64, dataset, &address, &key))
+        })
+        .collect();
+
+    let mut copies: Vec<Copy> = ["users", "transactions", "wallets", "game_sessions", "bets"]
+        .into_iter()
+        .map(Copy::new)
+        .collect();
+    let started = chrono::Utc::now().naive_utc();
+    let mut from = started - chrono::Duration::seconds(1);
+    let mut waits = Vec::new();
+    let mut pulled = 0;
+    let end = started + chrono::Duration::from_std(WRITING + Duration::from_secs(1)).unwrap();
+    while from < end {
+        let to = from + chrono::Duration::from_std(WINDOW).unwrap();
+        // Pull as soon as `to` has passed by our clock (the server's is the same).
+        let ahead = (to - chrono::Utc::now().naive_utc())
+            .to_std()
+            .unwrap_or_default();
+        actix_web::rt::time::sleep(ahead).await;
+        let query = format!(
+            "from={}&to={}",
+            from.format("%Y-%m-%dT%H:%M:%S%.6f"),
+            to.format("%Y-%m-%dT%H:%M:%S%.6f")
+        );
+        // All datasets at once, the moment the window has ended: that is
+        // when writes in flight are most likely to straddle `to`.
+        let responses = futures_util::future::join_all(copies.iter().map(|copy| async {
+            let response = app.pull(copy.dataset, &query).await;
+            assert_eq!(response.status(), 200);
+            let timing = response.headers()["server-timing"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            (timing, response.text().await.unwrap())
+        }))
+        .await;
+        for (copy, (timing, body)) in copies.iter_mut().zip(responses) {
+            waits.push(
+                timing
+                    .trim_start_matches("settle;dur=")
+                    .parse::<f64>()
+                    .unwrap(),
+            );
+            pulled += copy.apply(&body);
+        }
+        from = to;
+    }
+    let written: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+
+    // The final state, from one window over everything.
+    let everything = format!(
+        "from=2000-01-01T00:00:00&to={}",
+        from.format("%Y-%m-%dT%H:%M:%S%.6f")
+    );
+    for copy in &copies {
+        let mut truth = Copy::new(copy.dataset);
+        truth.apply(&app.pull_text(copy.dataset, &everything).await);
+        let missing = truth
+            .rows
+            .keys()
+            .filter(|k| !copy.rows.contains_key(*k))
+            .count();
+        let stale = truth
+            .rows
+            .iter()
+            .filter(|(k, v)| copy.rows.get(*k).is_some_and(|c| c != *v))
+            .count();
+        assert!(
+            truth.rows.len() > 10,
+            "{}: the writers wrote too little to test",
+            copy.dataset
+        );
+        assert_eq!(
+            (missing, stale, copy.rows.len()),
+            (0, 0, truth.rows.len()),
+            "{}: (missing, stale, copied) rows in the consumer's copy, of {}",
+            copy.dataset,
+            truth.rows.len()
+        );
+    }
+    waits.sort_by(f64::total_cmp);
+    eprintln!(
+        "no-miss: {written} rows written, {pulled} pulled in {} pulls; settle wait median {:.3} ms, max {:.3} ms",
+        waits.len(),
+        waits[waits.len() / 2],
+        waits[waits.len() - 1]
+    );
+}
+
+/// One writer: batches of rows (ids from a small range, so rows are rewritten
+/// often) until `stop`. Game actions arrive up to 3 s late. Returns rows written.
+fn write_until(stop: Instant, seed: u64, dataset: &'static str, address: &str, key: &str) -> usize {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut written = 0;
+    let mut version = 0u64;
+    runtime.block_on(async {
+        while Instant::now() < stop {
+            version += 1;
+            let rows: Vec<Value> = (0..rng.usize(100..600))
+                .map(|_| {
+                    let id = rng.i64(1..400);
+                    let mut row = sample_row(dataset, id);
+                    match dataset {
+                        "game_actions" => {
+                            let late = chrono::Duration::milliseconds(rng.i64(0..3000));
+                            let at = chrono::Utc::now().naive_utc() - late;
+                            row["id"] = json!(format!("a{seed}-{version}-{id}"));
+                            row["session_id"] = json!(format!("s{}", id % 40));
+                            row["amount"] =
+                                json!(format!("{}.{:02}", rng.u32(0..100), rng.u32(0..100)));
+                            row["created_at"] =
+                                json!(at.format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+                        }
+                        "users" => row["city"] = json!(format!("v{version}")),
+                        "transactions" => row["comment"] = json!(format!("v{version}")),
+                        "wallets" => row["balance"] = json!(format!("{version}.{id:02}")),
+                        _ => row["status"] = json!(format!("v{version}")),
+                    }
+                    row
+                })
+                .collect();
+            let response = client
+                .post(format!("{address}/api/{dataset}"))
+                .bearer_auth(key)
+                .json(&rows)
+                .send()
+                .await
+                .unwrap();
+            if response.status() == 200 {
+                written += rows.len();
+            }
+        }
+    });
+    written
+}
