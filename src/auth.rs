@@ -112,15 +112,16 @@ pub fn create_key(
     let mut secret = [0u8; 24];
     getrandom::getrandom(&mut secret).expect("the operating system's random source works");
     let key = format!("hg_{}", hex(&secret));
-    let inserted = diesel::insert_into(api_keys::table)
-        .values((
-            api_keys::name.eq(name),
-            api_keys::key_hash.eq(hex(&Sha256::digest(key.as_bytes()))),
-            api_keys::scopes.eq(scopes.to_string()),
-            api_keys::created_at.eq(now),
-        ))
+    let row = (
+        api_keys::name.eq(name),
+        api_keys::key_hash.eq(hex(&Sha256::digest(key.as_bytes()))),
+        api_keys::scopes.eq(scopes.to_string()),
+        api_keys::created_at.eq(now),
+    );
+    let inserted = crate::db::with_backend!(conn, c => diesel::insert_into(api_keys::table)
+        .values(row.clone())
         .on_conflict_do_nothing()
-        .execute(conn)?;
+        .execute(c))?;
     if inserted == 0 {
         return Err(KeyError::Exists(name.to_string()));
     }

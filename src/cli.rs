@@ -4,7 +4,7 @@ use crate::auth::{self, Scopes};
 use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::datasets::Dataset;
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, PooledConn};
 use crate::ingest::{self, BodyFormat};
 use crate::seed::{self, SeedOptions};
 use crate::startup::Application;
@@ -128,7 +128,7 @@ fn run(cli: Cli) -> CliResult {
             println!(
                 "{} migration(s) applied to {}",
                 applied.len(),
-                settings.database.path()
+                settings.database.describe()
             );
             Ok(())
         }
@@ -208,12 +208,12 @@ fn run(cli: Cli) -> CliResult {
     }
 }
 
-/// A migrated connection for one-off commands.
-fn connect(settings: &Settings) -> Result<DbConnection, Box<dyn std::error::Error + Send + Sync>> {
-    db::migrate(&settings.database)?;
-    let mut conn = DbConnection::establish(settings.database.path())?;
-    diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA busy_timeout = 5000;")?;
-    Ok(conn)
+/// A write connection to the migrated database, for one-off commands.
+fn connect(settings: &Settings) -> Result<PooledConn, Box<dyn std::error::Error + Send + Sync>> {
+    let mut database = settings.database.clone();
+    database.read_pool_size = 1;
+    database.write_pool_size = 1;
+    Ok(db::open(&database)?.write.get()?)
 }
 
 fn run_seed(conn: &mut DbConnection, options: SeedOptions) -> CliResult {
@@ -272,7 +272,7 @@ fn serve(settings: Settings, demo: bool) -> CliResult {
     log::info!(
         "hourglass listening on {} (database {})",
         settings.bind,
-        settings.database.path()
+        settings.database.describe()
     );
     actix_web::rt::System::new().block_on(app.run_until_stopped())?;
     Ok(())

@@ -25,9 +25,11 @@ impl Settings {
         Settings {
             database: DatabaseSettings {
                 url: url.into(),
+                read_url: None,
                 read_pool_size: 8,
                 write_pool_size: 4,
                 acquire_timeout: Duration::from_secs(5),
+                statement_timeout: Duration::from_secs(60),
             },
             bind: Self::DEFAULT_BIND.to_string(),
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,

@@ -109,7 +109,7 @@ pub fn export_window<W: Write>(
 }
 
 /// Drains a row cursor into `f`: the loop every window query shares.
-fn drain<R>(
+pub(crate) fn drain<R>(
     rows: impl Iterator<Item = diesel::QueryResult<R>>,
     mut f: impl FnMut(&R) -> io::Result<()>,
 ) -> Result<u64, StreamError> {
@@ -133,12 +133,15 @@ macro_rules! stamped_table {
             ) -> Result<u64, $crate::datasets::StreamError> {
                 use diesel::prelude::*;
                 use $crate::db::schema::$table;
-                let rows = $table::table
-                    .filter($table::$stamp.ge(window.from()).and($table::$stamp.lt(window.to())))
-                    .order(($table::$stamp, $table::$key))
-                    .select(<$row>::as_select())
-                    .load_iter::<$row, diesel::connection::DefaultLoadingMode>(conn)?;
-                $crate::datasets::drain(rows, f)
+                $crate::db::stream_rows!(
+                    conn,
+                    $table::table
+                        .filter($table::$stamp.ge(window.from()).and($table::$stamp.lt(window.to())))
+                        .order(($table::$stamp, $table::$key))
+                        .select(<$row>::as_select()),
+                    $row,
+                    f
+                )
             }
         }
         $crate::datasets::upsert_by_key!($row, $table, key: $key, stamp: $stamp);
@@ -162,12 +165,12 @@ macro_rules! upsert_by_key {
                 use $crate::db::schema::$table;
                 for row in rows {
                     row.$stamp = stamp;
-                    diesel::insert_into($table::table)
+                    $crate::db::with_backend!(conn, c => diesel::insert_into($table::table)
                         .values(&*row)
                         .on_conflict($table::$key)
                         .do_update()
                         .set(&*row)
-                        .execute(conn)?;
+                        .execute(c))?;
                 }
                 Ok(())
             }

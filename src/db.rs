@@ -1,35 +1,58 @@
-//! The database: connection pools, migrations, and the write stamp.
+//! The database: connections, pools, migrations, and the write stamp.
 //!
-//! Hourglass keeps two pools on one database: `read` serves pulls (its
-//! connections are read-only) and `write` serves ingestion. Diesel and
-//! `pool.get()` block, so everything here is called from blocking threads,
-//! never from the async executor. Functions take a plain `&mut DbConnection`
-//! and know nothing of HTTP.
+//! One [`DbConnection`] type serves both backends: an embedded SQLite file
+//! (the default) or a PostgreSQL server. Queries are written once against
+//! it; the few places that need a backend's own feature (SQLite's busy
+//! timeout, PostgreSQL's lock timeout and server-side cursors) match on it.
+//!
+//! Hourglass keeps two pools: `read` serves pulls (read-only connections with
+//! a statement timeout on PostgreSQL, optionally on a replica) and `write`
+//! serves ingestion. Diesel and `pool.get()` block, so everything here is
+//! called from blocking threads, never from the async executor. Functions
+//! take a plain `&mut DbConnection` and know nothing of HTTP.
 
+mod pg_cursor;
 pub mod schema;
 
 use crate::clock::Clock;
 use crate::money::Money;
 use crate::timestamp::Timestamp;
 use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::sql_types::BigInt;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::fmt;
 use std::time::Duration;
 
-pub type DbConnection = SqliteConnection;
-pub type DbPool = Pool<ConnectionManager<DbConnection>>;
-pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
+pub(crate) use pg_cursor::stream_with_cursor;
 
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
 
-/// How long a writer waits for SQLite's write lock before giving up (503).
+pub type DbPool = Pool<Manager>;
+pub type PooledConn = PooledConnection<Manager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a writer waits for the write lock before giving up (503).
 const BUSY_TIMEOUT_MS: u32 = 5_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot open the database '{url}': {source}; check the path and its permissions (--database or DATABASE_URL)")]
+    #[error("cannot open the database {url}: {source}; check --database (or DATABASE_URL), the server and the credentials")]
     Open {
         url: String,
         #[source]
@@ -46,85 +69,186 @@ pub enum DbError {
 /// Where the database lives and how many connections to keep.
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
-    /// A file path, `sqlite://path`, or `:memory:` (tests only).
+    /// `postgres://…` / `postgresql://…`, or a SQLite file path (`sqlite://PATH` too).
     pub url: String,
+    /// Where pulls read, if not from `url`: a PostgreSQL replica.
+    pub read_url: Option<String>,
     pub read_pool_size: u32,
     pub write_pool_size: u32,
     /// How long a request waits for a free connection before a 503.
     pub acquire_timeout: Duration,
+    /// PostgreSQL: the longest a pull's query may run per fetch.
+    pub statement_timeout: Duration,
 }
 
 impl DatabaseSettings {
-    pub fn path(&self) -> &str {
-        self.url.strip_prefix("sqlite://").unwrap_or(&self.url)
+    pub fn backend(&self) -> Backend {
+        backend_of(&self.url)
+    }
+
+    /// The URL with any password masked, for logs and messages.
+    pub fn describe(&self) -> String {
+        describe(&self.url)
     }
 }
 
-/// The read and write pools of one database.
+fn backend_of(url: &str) -> Backend {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    }
+}
+
+fn describe(url: &str) -> String {
+    match (backend_of(url), url.split_once('@')) {
+        (Backend::Postgres, Some((credentials, host))) => match credentials.rsplit_once(':') {
+            Some((user, _password)) if user.contains("//") && !user.ends_with('/') => {
+                format!("{user}:***@{host}")
+            }
+            _ => url.to_string(),
+        },
+        _ => url.to_string(),
+    }
+}
+
+/// Opens a connection to exactly the backend `url` names: a PostgreSQL URL
+/// that cannot be reached is an error, never a SQLite file of that name.
+pub fn establish(url: &str) -> Result<DbConnection, DbError> {
+    let opened = match backend_of(url) {
+        Backend::Postgres => PgConnection::establish(url).map(DbConnection::Postgresql),
+        Backend::Sqlite => {
+            SqliteConnection::establish(url.strip_prefix("sqlite://").unwrap_or(url))
+                .map(DbConnection::Sqlite)
+        }
+    };
+    opened.map_err(|source| DbError::Open {
+        url: describe(url),
+        source,
+    })
+}
+
+/// The read and write pools.
 #[derive(Clone)]
 pub struct Pools {
     pub read: DbPool,
     pub write: DbPool,
 }
 
-/// Per-connection settings, applied whenever the pool opens a connection.
-#[derive(Debug, Clone, Copy)]
-struct Pragmas {
+/// Opens connections for a pool and gives each its session settings.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: String,
     read_only: bool,
+    statement_timeout: Duration,
 }
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
-             PRAGMA synchronous = NORMAL;
-             PRAGMA query_only = {};",
-            i32::from(self.read_only)
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+impl Manager {
+    fn session_settings(&self, conn: &mut DbConnection) -> QueryResult<()> {
+        match conn {
+            DbConnection::Sqlite(c) => c.batch_execute(&format!(
+                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA query_only = {};",
+                i32::from(self.read_only)
+            )),
+            DbConnection::Postgresql(c) if self.read_only => c.batch_execute(&format!(
+                "SET default_transaction_read_only = on;
+                 SET statement_timeout = {};",
+                self.statement_timeout.as_millis()
+            )),
+            DbConnection::Postgresql(c) => {
+                c.batch_execute(&format!("SET lock_timeout = {BUSY_TIMEOUT_MS};"))
+            }
+        }
     }
 }
 
-/// Opens one connection, switches the file to WAL (readers never block the
-/// writer, nor the writer the readers) and applies pending migrations.
-/// Returns the names of the migrations it applied.
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        let mut conn = match establish(&self.url) {
+            Ok(conn) => conn,
+            Err(DbError::Open { source, .. }) => {
+                return Err(diesel::r2d2::Error::ConnectionError(source))
+            }
+            Err(other) => unreachable!("establish only fails to open: {other}"),
+        };
+        self.session_settings(&mut conn)
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Applies pending migrations and returns the names of those it applied.
+/// SQLite is switched to WAL (readers never block the writer, nor the
+/// writer the readers). On PostgreSQL an advisory lock makes instances that
+/// start together migrate one at a time.
 pub fn migrate(settings: &DatabaseSettings) -> Result<Vec<String>, DbError> {
-    let mut conn = DbConnection::establish(settings.path()).map_err(|source| DbError::Open {
-        url: settings.url.clone(),
-        source,
-    })?;
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
-    ))?;
-    let applied = conn
-        .run_pending_migrations(MIGRATIONS)
-        .map_err(|error| DbError::Migrate(error.to_string()))?;
-    Ok(applied.iter().map(ToString::to_string).collect())
+    fn run<C: MigrationHarness<B>, B: diesel::backend::Backend>(
+        conn: &mut C,
+        migrations: EmbeddedMigrations,
+    ) -> Result<Vec<String>, DbError> {
+        let applied = conn
+            .run_pending_migrations(migrations)
+            .map_err(|error| DbError::Migrate(error.to_string()))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    }
+    match establish(&settings.url)? {
+        DbConnection::Sqlite(mut c) => {
+            c.batch_execute(&format!(
+                "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
+            ))?;
+            run(&mut c, SQLITE_MIGRATIONS)
+        }
+        DbConnection::Postgresql(mut c) => {
+            const MIGRATION_LOCK: i64 = 0x686f_7572_676c; // "hourgl"
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK});"))?;
+            let applied = run(&mut c, POSTGRES_MIGRATIONS);
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK});"))?;
+            applied
+        }
+    }
 }
 
 /// Migrates, then builds both pools.
 pub fn open(settings: &DatabaseSettings) -> Result<Pools, DbError> {
     migrate(settings)?;
-    let pool = |size: u32, read_only: bool| {
+    let pool = |url: &str, size: u32, read_only: bool| {
         Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(settings.acquire_timeout)
-            .connection_customizer(Box::new(Pragmas { read_only }))
-            .build(ConnectionManager::<DbConnection>::new(settings.path()))
+            .build(Manager {
+                url: url.to_string(),
+                read_only,
+                statement_timeout: settings.statement_timeout,
+            })
     };
+    let read_url = settings.read_url.as_deref().unwrap_or(&settings.url);
     Ok(Pools {
-        read: pool(settings.read_pool_size, true)?,
-        write: pool(settings.write_pool_size, false)?,
+        read: pool(read_url, settings.read_pool_size, true)?,
+        write: pool(&settings.url, settings.write_pool_size, false)?,
     })
 }
 
-/// Runs `f` in a write transaction that holds the database's write lock from
-/// its first statement (`BEGIN IMMEDIATE`), and hands it the write stamp.
+/// Runs `f` in a write transaction and hands it the write stamp.
 ///
-/// The stamp is taken under the lock, so stamps are handed out in commit
-/// order, and it is strictly greater than every stamp before it even if the
-/// system clock steps back.
+/// The transaction's first statement writes the stamp clock's row, which
+/// queues writers: on SQLite it takes the database's write lock, on
+/// PostgreSQL the row's lock, in every process sharing the database. So the
+/// stamp, read after it, is handed out in commit order, and it is strictly
+/// greater than every stamp before it even if the system clock steps back.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     clock: &dyn Clock,
@@ -133,20 +257,20 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    conn.immediate_transaction(|conn| {
-        let stamp = next_stamp(conn, clock)?;
-        f(conn, stamp)
-    })
-}
-
-fn next_stamp(conn: &mut DbConnection, clock: &dyn Clock) -> QueryResult<Timestamp> {
     use schema::stamp_clock;
-    let last = last_stamp(conn)?.as_micros();
-    let stamp = clock.now().as_micros().max(last + 1);
-    diesel::update(stamp_clock::table)
-        .set(stamp_clock::last_stamp.eq(stamp))
-        .execute(conn)?;
-    Ok(Timestamp::from_micros(stamp))
+    conn.transaction(|conn| {
+        diesel::update(stamp_clock::table)
+            .set(stamp_clock::last_stamp.eq(stamp_clock::last_stamp))
+            .execute(conn)?;
+        let stamp = clock
+            .now()
+            .as_micros()
+            .max(last_stamp(conn)?.as_micros() + 1);
+        diesel::update(stamp_clock::table)
+            .set(stamp_clock::last_stamp.eq(stamp))
+            .execute(conn)?;
+        f(conn, Timestamp::from_micros(stamp))
+    })
 }
 
 /// The last stamp handed out by a committed write.
@@ -157,10 +281,10 @@ pub fn last_stamp(conn: &mut DbConnection) -> QueryResult<Timestamp> {
         .first(conn)
 }
 
-/// The commit barrier of a pull (see `visibility.rs`): if the write lock can
-/// be had within `attempt`, raises the last stamp to just below `to`, so that
-/// every later write is stamped at `to` or after, and returns `true`. Returns
-/// `false` if a writer held the lock all along.
+/// The commit barrier of a pull (see `visibility.rs`): if the writers' lock
+/// can be had within `attempt`, raises the last stamp to just below `to`, so
+/// that every later write is stamped at `to` or after, and returns `true`.
+/// Returns `false` if writers held the lock all along.
 pub fn try_close_stamps_below(
     conn: &mut DbConnection,
     to: Timestamp,
@@ -168,21 +292,39 @@ pub fn try_close_stamps_below(
 ) -> QueryResult<bool> {
     use schema::stamp_clock;
     let below = to.as_micros() - 1;
-    // A short busy timeout for this attempt only: a barrier that queued for
-    // the lock like a writer could be starved by writers for seconds.
-    conn.batch_execute(&format!("PRAGMA busy_timeout = {};", attempt.as_millis()))?;
-    let closed = conn.immediate_transaction(|conn| {
+    let attempt = attempt.as_millis();
+    // A short lock wait for this attempt only: a barrier that queued for the
+    // lock like a writer could be starved by writers for seconds.
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    if sqlite {
+        conn.batch_execute(&format!("PRAGMA busy_timeout = {attempt};"))?;
+    }
+    let closed = conn.transaction(|conn| {
+        if !sqlite {
+            conn.batch_execute(&format!("SET LOCAL lock_timeout = {attempt};"))?;
+        }
         diesel::update(stamp_clock::table.filter(stamp_clock::last_stamp.lt(below)))
             .set(stamp_clock::last_stamp.eq(below))
             .execute(conn)
     });
-    conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"))?;
+    if sqlite {
+        conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"))?;
+    }
     match closed {
         Ok(_) => Ok(true),
-        Err(diesel::result::Error::DatabaseError(_, info)) if info.message().contains("locked") => {
-            Ok(false)
-        }
+        Err(error) if is_lock_timeout(&error) => Ok(false),
         Err(error) => Err(error),
+    }
+}
+
+/// SQLite's "database is locked" and PostgreSQL's lock timeout (55P03).
+pub fn is_lock_timeout(error: &diesel::result::Error) -> bool {
+    match error {
+        diesel::result::Error::DatabaseError(_, info) => {
+            let message = info.message();
+            message.contains("database is locked") || message.contains("lock timeout")
+        }
+        _ => false,
     }
 }
 
@@ -193,10 +335,55 @@ pub fn ping(conn: &mut DbConnection) -> QueryResult<()> {
         .map(drop)
 }
 
+/// Runs `$body` with `$c` bound to the concrete connection of either
+/// backend, for the statements outside the backends' common subset (such as
+/// `ON CONFLICT`): written once, compiled for each backend.
+macro_rules! with_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Postgresql($c) => $body,
+        }
+    };
+}
+pub(crate) use with_backend;
+
+/// Streams the rows of a query to `f`, row by row, in constant memory:
+/// SQLite's cursor reads one row at a time; on PostgreSQL a server-side
+/// cursor in a read-only transaction is fetched in batches (a plain query
+/// would bring the whole result into client memory first). Returns how many
+/// rows it passed on. The query is written once and expanded here for each
+/// backend (its type, `as_select()` included, depends on the backend).
+macro_rules! stream_rows {
+    ($conn:expr, $query:expr, $row:ty, $f:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite(c) => {
+                use diesel::RunQueryDsl;
+                let rows = $query.load_iter::<$row, diesel::connection::DefaultLoadingMode>(c)?;
+                $crate::datasets::drain(rows, $f)
+            }
+            $crate::db::DbConnection::Postgresql(c) => {
+                $crate::db::stream_with_cursor::<$row, _>(c, $query, $f)
+            }
+        }
+    };
+}
+pub(crate) use stream_rows;
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        })
+    }
+}
+
 /// Timestamps and amounts are both stored as BIGINT; these impls let diesel
-/// read and write them directly, so rows carry the domain types.
+/// read and write them directly on every backend, so rows carry the domain
+/// types.
 macro_rules! bigint_newtype_sql {
-    ($type:ty, $from:path, $to:ident) => {
+    ($type:ty, $from:path) => {
         impl<DB> diesel::deserialize::FromSql<BigInt, DB> for $type
         where
             DB: diesel::backend::Backend,
@@ -212,12 +399,33 @@ macro_rules! bigint_newtype_sql {
                 &'b self,
                 out: &mut diesel::serialize::Output<'b, '_, diesel::sqlite::Sqlite>,
             ) -> diesel::serialize::Result {
-                out.set_value(self.$to());
+                out.set_value(self.as_micros());
+                Ok(diesel::serialize::IsNull::No)
+            }
+        }
+
+        impl diesel::serialize::ToSql<BigInt, diesel::pg::Pg> for $type {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                use std::io::Write;
+                out.write_all(&self.as_micros().to_be_bytes())?;
+                Ok(diesel::serialize::IsNull::No)
+            }
+        }
+
+        impl diesel::serialize::ToSql<BigInt, MultiBackend> for $type {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, MultiBackend>,
+            ) -> diesel::serialize::Result {
+                out.set_value((BigInt, self));
                 Ok(diesel::serialize::IsNull::No)
             }
         }
     };
 }
 
-bigint_newtype_sql!(Timestamp, Timestamp::from_micros, as_micros);
-bigint_newtype_sql!(Money, Money::from_micros, as_micros);
+bigint_newtype_sql!(Timestamp, Timestamp::from_micros);
+bigint_newtype_sql!(Money, Money::from_micros);

@@ -168,18 +168,18 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 ApiError::Unavailable(Box::new(error))
             }
-            // SQLite reports contention as SQLITE_BUSY, which diesel passes on
-            // as an unknown database error carrying this message.
-            Error::DatabaseError(_, info) if is_busy(info.message()) => {
+            // Lock waits past their bound (SQLite's "database is locked",
+            // PostgreSQL's lock timeout) and queries past the statement
+            // timeout: the database is too busy right now.
+            Error::DatabaseError(_, info)
+                if crate::db::is_lock_timeout(&error)
+                    || info.message().contains("statement timeout") =>
+            {
                 ApiError::Unavailable(Box::new(error))
             }
             _ => ApiError::Internal(Box::new(error)),
         }
     }
-}
-
-fn is_busy(message: &str) -> bool {
-    message.contains("database is locked") || message.contains("database is busy")
 }
 
 impl From<diesel::r2d2::PoolError> for ApiError {

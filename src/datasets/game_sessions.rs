@@ -8,7 +8,7 @@
 //! Sums are taken over integer millionths and cast back to BIGINT, so they
 //! are exact on every backend (an overflow is an error, never a rounding).
 
-use super::{drain, Pull, StreamError, WindowQuery};
+use super::{Pull, StreamError, WindowQuery};
 use crate::db::{schema::game_actions, DbConnection};
 use crate::encode::Cell;
 use crate::money::Money;
@@ -132,8 +132,7 @@ impl WindowQuery for GameSession {
                 min(a::user_agent),
                 min(a::ref_code),
             ))
-            .order((max(a::created_at), a::session_id))
-            .load_iter::<GameSession, diesel::connection::DefaultLoadingMode>(conn)?;
-        drain(rows, f)
+            .order((max(a::created_at), a::session_id));
+        crate::db::stream_rows!(conn, rows, GameSession, f)
     }
 }

@@ -1,0 +1,12 @@
+DROP TABLE api_keys;
+DROP TABLE stamp_clock;
+DROP TABLE bet_selections;
+DROP TABLE bets;
+DROP TABLE events;
+DROP TABLE tournaments;
+DROP TABLE game_actions;
+DROP TABLE wallets;
+DROP TABLE logins;
+DROP TABLE transactions;
+DROP TABLE contacts;
+DROP TABLE users;

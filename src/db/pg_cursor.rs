@@ -1,0 +1,89 @@
+//! Streaming a query from PostgreSQL through a server-side cursor.
+//!
+//! A plain query makes libpq receive the whole result before the first row
+//! is read, and diesel's row-by-row mode, when dropped early, still reads the
+//! rest of the result to the end. A cursor does neither: rows come in
+//! batches of [`FETCH_ROWS`], and when the consumer goes away the read-only
+//! transaction is rolled back, which closes the cursor and stops the query
+//! at once. The statement timeout applies to each fetch.
+
+use crate::datasets::StreamError;
+use diesel::connection::DefaultLoadingMode;
+use diesel::pg::{Pg, PgConnection};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_dsl::LoadQuery;
+use diesel::{QueryResult, RunQueryDsl};
+use std::io;
+use std::marker::PhantomData;
+
+/// Rows per fetch: large enough to amortise a round trip, small enough to
+/// keep memory flat (a few hundred KiB).
+const FETCH_ROWS: usize = 2000;
+
+/// `DECLARE hourglass_export NO SCROLL CURSOR FOR <query>`, with the query's
+/// own bind parameters.
+struct DeclareCursor<Q>(Q);
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for DeclareCursor<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        out.push_sql("DECLARE hourglass_export NO SCROLL CURSOR FOR ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> QueryId for DeclareCursor<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> RunQueryDsl<PgConnection> for DeclareCursor<Q> {}
+
+/// `FETCH FORWARD n FROM hourglass_export`: rows of the declared query's type.
+pub(crate) struct Fetch<ST>(PhantomData<ST>);
+
+impl<ST> Query for Fetch<ST> {
+    type SqlType = ST;
+}
+
+impl<ST> QueryFragment<Pg> for Fetch<ST> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(&format!("FETCH FORWARD {FETCH_ROWS} FROM hourglass_export"));
+        Ok(())
+    }
+}
+
+impl<ST> QueryId for Fetch<ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST> RunQueryDsl<PgConnection> for Fetch<ST> {}
+
+/// Streams the rows of `query` to `f` through a cursor in a read-only
+/// transaction. Returns how many rows it passed on.
+pub(crate) fn stream_with_cursor<R, Q>(
+    conn: &mut PgConnection,
+    query: Q,
+    mut f: impl FnMut(&R) -> io::Result<()>,
+) -> Result<u64, StreamError>
+where
+    Q: Query + QueryFragment<Pg>,
+    for<'a> Fetch<Q::SqlType>: LoadQuery<'a, PgConnection, R, DefaultLoadingMode>,
+{
+    conn.build_transaction().read_only().run(|conn| {
+        DeclareCursor(query).execute(conn)?;
+        let mut count = 0;
+        loop {
+            let mut fetched = 0;
+            for row in Fetch::<Q::SqlType>(PhantomData).load_iter::<R, DefaultLoadingMode>(conn)? {
+                f(&row?)?;
+                fetched += 1;
+            }
+            count += fetched;
+            if fetched < FETCH_ROWS as u64 {
+                return Ok(count);
+            }
+        }
+    })
+}
