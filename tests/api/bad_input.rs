@@ -1,8 +1,19 @@
 //! The bad-input matrix: every rejection is problem+json naming what is
 //! wrong, and a rejected batch writes nothing.
 
-use crate::helpers::{sample_row, spawn_app, spawn_app_with, window, PRESENT};
+use crate::helpers::{
+    on_both_backends, sample_row, spawn_app, spawn_app_with, window, Backend, PRESENT,
+};
 use serde_json::{json, Value};
+
+on_both_backends!(
+    bad_windows_are_400s_that_name_the_parameter,
+    unknown_datasets_and_paths_are_404s,
+    a_bad_row_rejects_the_whole_batch_with_its_number_and_field,
+    unreadable_bodies_are_400_and_unknown_media_types_415,
+    oversized_bodies_are_413,
+    every_body_format_writes_the_same_rows,
+);
 
 async fn problem(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
@@ -19,9 +30,8 @@ async fn problem(response: reqwest::Response) -> (u16, Value) {
     (status, body)
 }
 
-#[actix_web::test]
-async fn bad_windows_are_400s_that_name_the_parameter() {
-    let app = spawn_app().await;
+async fn bad_windows_are_400s_that_name_the_parameter(backend: Backend) {
+    let app = spawn_app(backend).await;
     for (query, parameter, says) in [
         ("to=2020-10-10+08:00:00", "from", "is missing"),
         ("from=2020-10-10+08:00:00", "to", "is missing"),
@@ -76,9 +86,8 @@ async fn bad_windows_are_400s_that_name_the_parameter() {
     }
 }
 
-#[actix_web::test]
-async fn unknown_datasets_and_paths_are_404s() {
-    let app = spawn_app().await;
+async fn unknown_datasets_and_paths_are_404s(backend: Backend) {
+    let app = spawn_app(backend).await;
     let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
     for dataset in ["players", "game_actions"] {
         let (status, body) = problem(app.pull(dataset, &query).await).await;
@@ -102,9 +111,8 @@ async fn unknown_datasets_and_paths_are_404s() {
     assert_eq!(problem(response).await.0, 404);
 }
 
-#[actix_web::test]
-async fn a_bad_row_rejects_the_whole_batch_with_its_number_and_field() {
-    let app = spawn_app().await;
+async fn a_bad_row_rejects_the_whole_batch_with_its_number_and_field(backend: Backend) {
+    let app = spawn_app(backend).await;
     let good = sample_row("transactions", 1);
     let cases: Vec<(Value, &str, &str)> = vec![
         (json!({"amount": "12,50"}), "amount", "plain decimal"),
@@ -186,9 +194,8 @@ async fn a_bad_row_rejects_the_whole_batch_with_its_number_and_field() {
     assert_eq!(app.count("transactions"), 0);
 }
 
-#[actix_web::test]
-async fn unreadable_bodies_are_400_and_unknown_media_types_415() {
-    let app = spawn_app().await;
+async fn unreadable_bodies_are_400_and_unknown_media_types_415(backend: Backend) {
+    let app = spawn_app(backend).await;
     let (status, body) = problem(app.push("users", "application/json", "[{\"id\": 1,").await).await;
     assert_eq!(status, 400, "{body}");
     let (status, _) = problem(app.push("users", "application/xml", "<users/>").await).await;
@@ -206,9 +213,8 @@ async fn unreadable_bodies_are_400_and_unknown_media_types_415() {
     assert_eq!(app.count("users"), 0);
 }
 
-#[actix_web::test]
-async fn oversized_bodies_are_413() {
-    let app = spawn_app_with(|settings| settings.max_body_bytes = 4096).await;
+async fn oversized_bodies_are_413(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| settings.max_body_bytes = 4096).await;
     let rows: Vec<Value> = (1..=100).map(|id| sample_row("users", id)).collect();
     let (status, body) = problem(
         app.push("users", "application/json", Value::Array(rows).to_string())
@@ -225,9 +231,8 @@ async fn oversized_bodies_are_413() {
     assert_eq!(status, 413);
 }
 
-#[actix_web::test]
-async fn every_body_format_writes_the_same_rows() {
-    let app = spawn_app().await;
+async fn every_body_format_writes_the_same_rows(backend: Backend) {
+    let app = spawn_app(backend).await;
     let json_rows = json!([sample_row("bets", 1), sample_row("bets", 2)]);
     app.push_at("2020-10-10 07:00:00", "bets", json_rows).await;
     app.set_clock("2020-10-10 07:00:01");

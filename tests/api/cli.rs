@@ -1,5 +1,6 @@
 //! The `hourglass` binary: migrate, keys, import, seed.
 
+use crate::helpers::{new_database, Backend};
 use std::process::Command;
 
 fn hourglass(db: &std::path::Path, args: &[&str]) -> std::process::Output {
@@ -22,9 +23,23 @@ fn ok(output: std::process::Output) -> String {
 }
 
 #[test]
-fn keys_import_and_seed_work_from_the_command_line() {
+fn keys_import_and_seed_work_from_the_command_line_on_sqlite() {
+    keys_import_and_seed_work_from_the_command_line(Backend::Sqlite);
+}
+
+#[test]
+#[cfg_attr(
+    not(hourglass_pg),
+    ignore = "no PostgreSQL binaries were found at build time"
+)]
+fn keys_import_and_seed_work_from_the_command_line_on_postgres() {
+    keys_import_and_seed_work_from_the_command_line(Backend::Postgres);
+}
+
+fn keys_import_and_seed_work_from_the_command_line(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cli.db");
+    let database = new_database(backend, dir.path());
+    let db = std::path::Path::new(&database);
     assert!(ok(hourglass(&db, &["migrate"])).contains("migration(s) applied"));
 
     let key = ok(hourglass(

@@ -1,8 +1,13 @@
 //! Game sessions: found by any action in the window, aggregated over all
 //! their actions, exact.
 
-use crate::helpers::{spawn_app, window};
+use crate::helpers::{on_both_backends, spawn_app, window, Backend};
 use serde_json::{json, Value};
+
+on_both_backends!(
+    a_session_straddling_three_windows_comes_out_whole_in_each,
+    session_sums_stay_exact_at_casino_scale,
+);
 
 pub(crate) fn action(id: &str, session: &str, action: &str, amount: &str, at: &str) -> Value {
     json!({"id": id, "session_id": session, "player_id": 7, "game_code": "sb", "game_name": "Starburst",
@@ -10,9 +15,8 @@ pub(crate) fn action(id: &str, session: &str, action: &str, amount: &str, at: &s
         "amount": amount, "ip": "10.0.0.1", "user_agent": "UA", "ref_code": "r", "created_at": at})
 }
 
-#[actix_web::test]
-async fn a_session_straddling_three_windows_comes_out_whole_in_each() {
-    let app = spawn_app().await;
+async fn a_session_straddling_three_windows_comes_out_whole_in_each(backend: Backend) {
+    let app = spawn_app(backend).await;
     let actions = json!([
         action("a1", "s1", "bet", "1.10", "2020-10-10 07:10:00"),
         action("a2", "s1", "win", "0.25", "2020-10-10 07:50:00"),
@@ -99,9 +103,8 @@ async fn a_session_straddling_three_windows_comes_out_whole_in_each() {
     );
 }
 
-#[actix_web::test]
-async fn session_sums_stay_exact_at_casino_scale() {
-    let app = spawn_app().await;
+async fn session_sums_stay_exact_at_casino_scale(backend: Backend) {
+    let app = spawn_app(backend).await;
     let actions: Vec<Value> = (0..9)
         .map(|i| {
             action(
@@ -126,6 +129,7 @@ async fn session_sums_stay_exact_at_casino_scale() {
 }
 
 mod sums {
+    use crate::helpers::{new_database, Backend};
     use hourglass::clock::ManualClock;
     use hourglass::config::Settings;
     use hourglass::datasets::{export_window, Dataset};
@@ -135,6 +139,7 @@ mod sums {
     use hourglass::timestamp::Timestamp;
     use hourglass::window::{Format, TimeWindow};
     use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
     use std::collections::BTreeMap;
 
     /// Up to 40 actions over 4 sessions; each amount up to 10^11 units with
@@ -150,32 +155,77 @@ mod sums {
         #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
 
         #[test]
-        fn session_sums_equal_the_exact_sums(actions in actions()) {
+        fn session_sums_equal_the_exact_sums_on_sqlite(actions in actions()) {
+            check_sums(Backend::Sqlite, actions)?;
+        }
+
+        #[test]
+        #[cfg_attr(not(hourglass_pg), ignore = "no PostgreSQL binaries were found at build time")]
+        fn session_sums_equal_the_exact_sums_on_postgres(actions in actions()) {
+            check_sums(Backend::Postgres, actions)?;
+        }
+    }
+
+    fn check_sums(backend: Backend, actions: Vec<(u8, bool, i64)>) -> Result<(), TestCaseError> {
+        {
             let dir = tempfile::tempdir().unwrap();
-            let settings = Settings::for_database(dir.path().join("s.db").to_str().unwrap());
+            let settings = Settings::for_database(new_database(backend, dir.path()));
             let pools = db::open(&settings.database).unwrap();
             let mut conn = pools.write.get().unwrap();
-            let rows: Vec<serde_json::Value> = actions.iter().enumerate().map(|(i, (session, win, micros))| {
-                let mut row = super::action(&format!("a{i}"), &format!("s{session}"), if *win { "win" } else { "bet" },
-                    &Money::from_micros(*micros).to_string(), "2020-10-10 07:00:00");
-                // Half the amounts arrive as JSON numbers, half as strings.
-                if i % 2 == 0 {
-                    row["amount"] = serde_json::from_str(&Money::from_micros(*micros).to_string()).unwrap();
-                }
-                row
-            }).collect();
+            let rows: Vec<serde_json::Value> = actions
+                .iter()
+                .enumerate()
+                .map(|(i, (session, win, micros))| {
+                    let mut row = super::action(
+                        &format!("a{i}"),
+                        &format!("s{session}"),
+                        if *win { "win" } else { "bet" },
+                        &Money::from_micros(*micros).to_string(),
+                        "2020-10-10 07:00:00",
+                    );
+                    // Half the amounts arrive as JSON numbers, half as strings.
+                    if i % 2 == 0 {
+                        row["amount"] =
+                            serde_json::from_str(&Money::from_micros(*micros).to_string()).unwrap();
+                    }
+                    row
+                })
+                .collect();
             let clock = ManualClock::new(Timestamp::parse("2020-10-10 08:00:00").unwrap());
             let body = serde_json::Value::Array(rows).to_string();
-            ingest::ingest(&mut conn, &clock, Dataset::GameActions, BodyFormat::Json, body.as_bytes()).unwrap();
+            ingest::ingest(
+                &mut conn,
+                &clock,
+                Dataset::GameActions,
+                BodyFormat::Json,
+                body.as_bytes(),
+            )
+            .unwrap();
 
             let mut expected: BTreeMap<String, (i128, i128)> = BTreeMap::new();
             for (session, win, micros) in &actions {
                 let totals = expected.entry(format!("s{session}")).or_default();
-                if *win { totals.1 += i128::from(*micros) } else { totals.0 += i128::from(*micros) }
+                if *win {
+                    totals.1 += i128::from(*micros)
+                } else {
+                    totals.0 += i128::from(*micros)
+                }
             }
-            let window = TimeWindow::new(Timestamp::parse("2020-10-10 07:00:00").unwrap(), Timestamp::parse("2020-10-10 07:00:01").unwrap()).unwrap();
+            let window = TimeWindow::new(
+                Timestamp::parse("2020-10-10 07:00:00").unwrap(),
+                Timestamp::parse("2020-10-10 07:00:01").unwrap(),
+            )
+            .unwrap();
             let mut count = 0;
-            let csv = export_window(&mut conn, Dataset::GameSessions, window, Format::Csv, Vec::new(), &mut count).unwrap();
+            let csv = export_window(
+                &mut conn,
+                Dataset::GameSessions,
+                window,
+                Format::Csv,
+                Vec::new(),
+                &mut count,
+            )
+            .unwrap();
             let mut got = BTreeMap::new();
             for record in csv::Reader::from_reader(&csv[..]).records() {
                 let record = record.unwrap();
@@ -184,5 +234,6 @@ mod sums {
             }
             prop_assert_eq!(got, expected);
         }
+        Ok(())
     }
 }

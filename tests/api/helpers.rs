@@ -1,5 +1,6 @@
-//! `spawn_app()`: the real application on port 0 with its own database file,
-//! a read key, a write key, and a clock the test controls.
+//! `spawn_app(backend)`: the real application on port 0 with its own
+//! database (a SQLite file, or a database in the test PostgreSQL cluster), a
+//! read key, a write key, and a clock the test controls.
 
 use hourglass::auth::{self, Scopes};
 use hourglass::clock::{Clock, ManualClock, SystemClock};
@@ -10,6 +11,39 @@ use hourglass::timestamp::Timestamp;
 use serde_json::Value;
 use std::sync::Arc;
 
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed `async fn name(backend: Backend)` as two tests,
+/// `sqlite::name` and `postgres::name`. The PostgreSQL ones are ignored, and
+/// say so, where no PostgreSQL binaries were found at build time (build.rs).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                #[cfg_attr(not(hourglass_pg), ignore = "no PostgreSQL binaries were found at build time")]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
 pub struct TestApp {
     pub address: String,
     pub read_key: String,
@@ -18,8 +52,19 @@ pub struct TestApp {
     /// The server's clock, unless the app runs on the system clock.
     pub clock: Option<Arc<ManualClock>>,
     pub pools: Pools,
-    pub db_path: std::path::PathBuf,
+    /// Where the app's database is, for a second process on the same one.
+    pub database_url: String,
+    /// The SQLite file, on SQLite.
+    pub db_path: Option<std::path::PathBuf>,
     _dir: tempfile::TempDir,
+}
+
+/// A new, empty database on `backend`, kept in or under `dir`.
+pub fn new_database(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => dir.join("hourglass.db").to_str().unwrap().to_string(),
+        Backend::Postgres => crate::pg_cluster::new_database(),
+    }
 }
 
 /// Parses a test timestamp.
@@ -31,30 +76,31 @@ pub fn ts(text: &str) -> Timestamp {
 /// the tests pull, so that none of them ends in the server's future.
 pub const PRESENT: &str = "2020-10-11 00:00:00";
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
 }
 
 /// As `spawn_app`, after `configure` has adjusted the settings.
-pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let clock = Arc::new(ManualClock::new(ts(PRESENT)));
-    spawn(configure, clock.clone(), Some(clock)).await
+    spawn(backend, configure, clock.clone(), Some(clock)).await
 }
 
 /// The app on the system clock, for tests that race real time.
-pub async fn spawn_app_on_system_clock() -> TestApp {
-    spawn(|_| {}, Arc::new(SystemClock), None).await
+pub async fn spawn_app_on_system_clock(backend: Backend) -> TestApp {
+    spawn(backend, |_| {}, Arc::new(SystemClock), None).await
 }
 
 async fn spawn(
+    backend: Backend,
     configure: impl FnOnce(&mut Settings),
     server_clock: Arc<dyn Clock>,
     clock: Option<Arc<ManualClock>>,
 ) -> TestApp {
     let _ = env_logger::builder().is_test(true).try_init();
     let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("hourglass.db");
-    let mut settings = Settings::for_database(db_path.to_str().unwrap());
+    let database_url = new_database(backend, dir.path());
+    let mut settings = Settings::for_database(&database_url);
     settings.bind = "127.0.0.1:0".into();
     settings.workers = 2;
     configure(&mut settings);
@@ -95,7 +141,8 @@ async fn spawn(
         client: reqwest::Client::builder().no_gzip().build().unwrap(),
         clock,
         pools,
-        db_path,
+        db_path: (backend == Backend::Sqlite).then(|| database_url.clone().into()),
+        database_url,
         _dir: dir,
     }
 }

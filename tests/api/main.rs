@@ -1,7 +1,8 @@
-//! Integration tests: the real server on its own temporary SQLite file, over
-//! real HTTP. One binary, so it links once; each test gets its own database.
+//! Integration tests: the real server over real HTTP, each test on its own
+//! database, on SQLite and on PostgreSQL. One binary, so it links once.
 //!
-//! - `helpers`: `spawn_app()` and request helpers
+//! - `helpers`: `spawn_app(backend)`, `on_both_backends!` and request helpers
+//! - `pg_cluster`: the throwaway PostgreSQL cluster the PostgreSQL tests run on
 //! - `pull`: every dataset round-trips through CSV, JSON and NDJSON; window edges; formats; gzip
 //! - `bad_input`: 400 / 404 / 413 / 415 / 422, and nothing half-written
 //! - `auth`: no key, unknown, revoked, wrong scope; Bearer and Basic
@@ -21,5 +22,6 @@ mod helpers;
 mod no_miss;
 mod openapi;
 mod partition;
+mod pg_cluster;
 mod pull;
 mod streaming;

@@ -1,7 +1,10 @@
 //! The no-miss guarantee (src/visibility.rs): consecutive pulls stay complete
 //! under concurrent writes, late data and clock skew.
 
-use crate::helpers::{sample_row, spawn_app, spawn_app_on_system_clock, ts, window, TestApp};
+use crate::helpers::{
+    on_both_backends, sample_row, spawn_app, spawn_app_on_system_clock, ts, window, Backend,
+    TestApp,
+};
 use hourglass::clock::ManualClock;
 use hourglass::datasets::users::User;
 use hourglass::datasets::{Push, Upsert};
@@ -11,9 +14,18 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-#[actix_web::test]
-async fn a_window_ending_in_the_next_seconds_is_waited_for_then_served() {
-    let app = spawn_app().await;
+on_both_backends!(
+    a_window_ending_in_the_next_seconds_is_waited_for_then_served,
+    a_window_ending_further_ahead_is_425_too_early,
+    stamps_keep_increasing_when_the_clock_steps_back,
+    a_late_action_re_emits_its_session_with_the_new_totals,
+    a_pull_waits_for_the_write_in_flight_and_sees_it,
+    a_pull_that_cannot_settle_in_time_is_503_not_an_incomplete_window,
+    consecutive_pulls_miss_nothing_under_concurrent_writes,
+);
+
+async fn a_window_ending_in_the_next_seconds_is_waited_for_then_served(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.set_clock("2020-10-10 07:59:58");
     let clock = app.clock.clone().unwrap();
     // The clock reaches `to` 300 ms from now; until then the pull must wait.
@@ -35,9 +47,8 @@ async fn a_window_ending_in_the_next_seconds_is_waited_for_then_served() {
     );
 }
 
-#[actix_web::test]
-async fn a_window_ending_further_ahead_is_425_too_early() {
-    let app = spawn_app().await;
+async fn a_window_ending_further_ahead_is_425_too_early(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.set_clock("2020-10-10 07:59:50");
     let response = app
         .pull(
@@ -57,9 +68,8 @@ async fn a_window_ending_further_ahead_is_425_too_early() {
     );
 }
 
-#[actix_web::test]
-async fn stamps_keep_increasing_when_the_clock_steps_back() {
-    let app = spawn_app().await;
+async fn stamps_keep_increasing_when_the_clock_steps_back(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.push_at(
         "2020-10-10 09:00:00",
         "users",
@@ -117,9 +127,8 @@ fn action(id: &str, amount: &str, at: &str) -> Value {
     row
 }
 
-#[actix_web::test]
-async fn a_late_action_re_emits_its_session_with_the_new_totals() {
-    let app = spawn_app().await;
+async fn a_late_action_re_emits_its_session_with_the_new_totals(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.push_at(
         "2020-10-10 07:15:00",
         "game_actions",
@@ -187,9 +196,8 @@ fn slow_write(app: &TestApp, id: i64, at: &str, hold: Duration) -> std::thread::
     })
 }
 
-#[actix_web::test]
-async fn a_pull_waits_for_the_write_in_flight_and_sees_it() {
-    let app = spawn_app().await;
+async fn a_pull_waits_for_the_write_in_flight_and_sees_it(backend: Backend) {
+    let app = spawn_app(backend).await;
     // Stamped 07:59:59, committed 400 ms later: after the pull has arrived.
     let writer = slow_write(&app, 1, "2020-10-10 07:59:59", Duration::from_millis(400));
     actix_web::rt::time::sleep(Duration::from_millis(100)).await;
@@ -213,9 +221,8 @@ async fn a_pull_waits_for_the_write_in_flight_and_sees_it() {
     assert!(waited.starts_with("settle;dur="), "{waited}");
 }
 
-#[actix_web::test]
-async fn a_pull_that_cannot_settle_in_time_is_503_not_an_incomplete_window() {
-    let app = spawn_app().await;
+async fn a_pull_that_cannot_settle_in_time_is_503_not_an_incomplete_window(backend: Backend) {
+    let app = spawn_app(backend).await;
     // Holds the write lock past SQLite's busy timeout (5 s).
     let writer = slow_write(&app, 1, "2020-10-10 07:59:59", Duration::from_millis(6500));
     actix_web::rt::time::sleep(Duration::from_millis(100)).await;
@@ -277,11 +284,10 @@ impl Copy {
 /// of 150 ms as soon as each has ended. The consumer's copy must equal the
 /// final state: no row missing, no version stale. Remove the settling of
 /// step 1 in visibility.rs and this fails within seconds.
-#[actix_web::test]
-async fn consecutive_pulls_miss_nothing_under_concurrent_writes() {
+async fn consecutive_pulls_miss_nothing_under_concurrent_writes(backend: Backend) {
     const WINDOW: Duration = Duration::from_millis(150);
     const WRITING: Duration = Duration::from_secs(8);
-    let app = spawn_app_on_system_clock().await;
+    let app = spawn_app_on_system_clock(backend).await;
     let stop = Instant::now() + WRITING;
 
     let writers: Vec<_> = ["users", "transactions", "wallets", "game_actions", "bets"]

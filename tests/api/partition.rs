@@ -6,6 +6,7 @@
 //! than over HTTP, so that proptest can try many cases quickly; the HTTP
 //! layer on top is covered by the `pull` tests.
 
+use crate::helpers::{new_database, Backend};
 use hourglass::clock::ManualClock;
 use hourglass::config::Settings;
 use hourglass::datasets::{export_window, Dataset};
@@ -14,6 +15,7 @@ use hourglass::ingest::{self, BodyFormat};
 use hourglass::timestamp::Timestamp;
 use hourglass::window::{Format, TimeWindow};
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use std::collections::BTreeMap;
 
 const START: i64 = 1_602_313_200_000_000; // 2020-10-10 07:00:00
@@ -33,9 +35,25 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
 
     #[test]
-    fn consecutive_windows_partition_every_stamped_dataset(mut writes in writes(), cuts in cuts()) {
+    fn consecutive_windows_partition_every_stamped_dataset_on_sqlite(writes in writes(), cuts in cuts()) {
+        check_partition(Backend::Sqlite, writes, cuts)?;
+    }
+
+    #[test]
+    #[cfg_attr(not(hourglass_pg), ignore = "no PostgreSQL binaries were found at build time")]
+    fn consecutive_windows_partition_every_stamped_dataset_on_postgres(writes in writes(), cuts in cuts()) {
+        check_partition(Backend::Postgres, writes, cuts)?;
+    }
+}
+
+fn check_partition(
+    backend: Backend,
+    mut writes: Vec<(i64, Vec<i64>)>,
+    cuts: Vec<i64>,
+) -> Result<(), TestCaseError> {
+    {
         let dir = tempfile::tempdir().unwrap();
-        let settings = Settings::for_database(dir.path().join("p.db").to_str().unwrap());
+        let settings = Settings::for_database(new_database(backend, dir.path()));
         let pools = db::open(&settings.database).unwrap();
         let mut conn = pools.write.get().unwrap();
         writes.sort_by_key(|(offset, _)| *offset);
@@ -46,9 +64,19 @@ proptest! {
             let mut latest: BTreeMap<i64, usize> = BTreeMap::new();
             for (version, (offset, ids)) in writes.iter().enumerate() {
                 let clock = ManualClock::new(Timestamp::from_micros(START + offset));
-                let rows: Vec<serde_json::Value> = ids.iter().map(|id| crate::helpers::sample_row(dataset.name(), *id)).collect();
+                let rows: Vec<serde_json::Value> = ids
+                    .iter()
+                    .map(|id| crate::helpers::sample_row(dataset.name(), *id))
+                    .collect();
                 let body = serde_json::Value::Array(rows).to_string();
-                ingest::ingest(&mut conn, &clock, dataset, BodyFormat::Json, body.as_bytes()).unwrap();
+                ingest::ingest(
+                    &mut conn,
+                    &clock,
+                    dataset,
+                    BodyFormat::Json,
+                    body.as_bytes(),
+                )
+                .unwrap();
                 for id in ids {
                     latest.insert(*id, version);
                 }
@@ -62,15 +90,33 @@ proptest! {
             points.dedup();
             let mut seen: BTreeMap<i64, usize> = BTreeMap::new();
             for pair in points.windows(2) {
-                let window = TimeWindow::new(Timestamp::from_micros(pair[0]), Timestamp::from_micros(pair[1])).unwrap();
+                let window = TimeWindow::new(
+                    Timestamp::from_micros(pair[0]),
+                    Timestamp::from_micros(pair[1]),
+                )
+                .unwrap();
                 let mut rows = 0;
-                let csv = export_window(&mut conn, dataset, window, Format::Csv, Vec::new(), &mut rows).unwrap();
+                let csv = export_window(
+                    &mut conn,
+                    dataset,
+                    window,
+                    Format::Csv,
+                    Vec::new(),
+                    &mut rows,
+                )
+                .unwrap();
                 for record in csv::Reader::from_reader(&csv[..]).records() {
                     *seen.entry(record.unwrap()[0].parse().unwrap()).or_default() += 1;
                 }
             }
             let expected: BTreeMap<i64, usize> = latest.keys().map(|id| (*id, 1)).collect();
-            prop_assert_eq!(&seen, &expected, "{}: every row exactly once", dataset.name());
+            prop_assert_eq!(
+                &seen,
+                &expected,
+                "{}: every row exactly once",
+                dataset.name()
+            );
         }
     }
+    Ok(())
 }

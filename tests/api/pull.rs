@@ -1,8 +1,19 @@
 //! Pulling windows: content, columns, edges, spellings, formats, gzip.
 
-use crate::helpers::{sample_row, spawn_app, window, STAMPED};
+use crate::helpers::{on_both_backends, sample_row, spawn_app, window, Backend, STAMPED};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+
+on_both_backends!(
+    every_dataset_round_trips_identically_through_csv_json_and_ndjson,
+    a_row_stamped_at_from_is_in_and_one_stamped_at_to_is_out,
+    a_changed_row_moves_to_the_window_of_its_change,
+    every_spelling_of_a_window_gives_the_same_rows,
+    an_empty_window_still_has_its_header_or_brackets,
+    content_type_follows_format_and_accept,
+    download_names_the_dataset_and_the_window,
+    gzip_is_used_when_asked_for_and_holds_the_same_bytes,
+);
 
 /// The spec's columns, in the spec's order (plus the trailing `modified_at`
 /// that hourglass gives logins, tournaments and events).
@@ -63,9 +74,8 @@ fn rows_from_json(objects: &[Value]) -> Vec<Row> {
         .collect()
 }
 
-#[actix_web::test]
-async fn every_dataset_round_trips_identically_through_csv_json_and_ndjson() {
-    let app = spawn_app().await;
+async fn every_dataset_round_trips_identically_through_csv_json_and_ndjson(backend: Backend) {
+    let app = spawn_app(backend).await;
     // Everything is written before the first pull: once [07:00, 08:00) has
     // been served, no write can be stamped inside it any more.
     for (dataset, _) in STAMPED {
@@ -147,9 +157,8 @@ async fn every_dataset_round_trips_identically_through_csv_json_and_ndjson() {
     );
 }
 
-#[actix_web::test]
-async fn a_row_stamped_at_from_is_in_and_one_stamped_at_to_is_out() {
-    let app = spawn_app().await;
+async fn a_row_stamped_at_from_is_in_and_one_stamped_at_to_is_out(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.push_at(
         "2020-10-10 07:00:00",
         "users",
@@ -206,9 +215,8 @@ async fn a_row_stamped_at_from_is_in_and_one_stamped_at_to_is_out() {
     );
 }
 
-#[actix_web::test]
-async fn a_changed_row_moves_to_the_window_of_its_change() {
-    let app = spawn_app().await;
+async fn a_changed_row_moves_to_the_window_of_its_change(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.push_at(
         "2020-10-10 07:10:00",
         "transactions",
@@ -242,9 +250,8 @@ async fn a_changed_row_moves_to_the_window_of_its_change() {
     );
 }
 
-#[actix_web::test]
-async fn every_spelling_of_a_window_gives_the_same_rows() {
-    let app = spawn_app().await;
+async fn every_spelling_of_a_window_gives_the_same_rows(backend: Backend) {
+    let app = spawn_app(backend).await;
     app.push_at(
         "2020-10-10 07:30:00",
         "wallets",
@@ -266,9 +273,8 @@ async fn every_spelling_of_a_window_gives_the_same_rows() {
     }
 }
 
-#[actix_web::test]
-async fn an_empty_window_still_has_its_header_or_brackets() {
-    let app = spawn_app().await;
+async fn an_empty_window_still_has_its_header_or_brackets(backend: Backend) {
+    let app = spawn_app(backend).await;
     let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
     assert_eq!(
         app.pull_text("bets", &query).await,
@@ -289,9 +295,8 @@ async fn an_empty_window_still_has_its_header_or_brackets() {
     );
 }
 
-#[actix_web::test]
-async fn content_type_follows_format_and_accept() {
-    let app = spawn_app().await;
+async fn content_type_follows_format_and_accept(backend: Backend) {
+    let app = spawn_app(backend).await;
     let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
     let content_type = |response: &reqwest::Response| {
         response.headers()["content-type"]
@@ -323,9 +328,8 @@ async fn content_type_follows_format_and_accept() {
     assert_eq!(response.text().await.unwrap(), "[]\n");
 }
 
-#[actix_web::test]
-async fn download_names_the_dataset_and_the_window() {
-    let app = spawn_app().await;
+async fn download_names_the_dataset_and_the_window(backend: Backend) {
+    let app = spawn_app(backend).await;
     let response = app
         .pull(
             "transactions",
@@ -348,10 +352,9 @@ async fn download_names_the_dataset_and_the_window() {
     assert!(plain.headers().get("content-disposition").is_none());
 }
 
-#[actix_web::test]
-async fn gzip_is_used_when_asked_for_and_holds_the_same_bytes() {
+async fn gzip_is_used_when_asked_for_and_holds_the_same_bytes(backend: Backend) {
     use std::io::Read;
-    let app = spawn_app().await;
+    let app = spawn_app(backend).await;
     let rows: Vec<Value> = (1..=2000).map(|id| sample_row("logins", id)).collect();
     app.push_at("2020-10-10 07:00:00", "logins", Value::Array(rows))
         .await;

@@ -1,13 +1,18 @@
 //! Streaming: a client that leaves frees its connection at once; a failure
 //! after the first byte leaves a visibly broken response.
 
-use crate::helpers::{sample_row, spawn_app_with, ts, window};
+use crate::helpers::{on_both_backends, sample_row, spawn_app_with, ts, window, Backend};
 use diesel::connection::SimpleConnection;
 use hourglass::clock::ManualClock;
 use hourglass::datasets::transactions::Transaction;
 use hourglass::datasets::{Dataset, Push};
 use hourglass::ingest;
 use std::time::{Duration, Instant};
+
+on_both_backends!(
+    a_client_that_goes_away_frees_the_connection,
+    an_exhausted_pool_is_a_503_with_retry_after,
+);
 
 /// Writes `count` transactions stamped 07:00 straight through the write path.
 fn write_transactions(app: &crate::helpers::TestApp, count: i64) {
@@ -27,12 +32,11 @@ fn write_transactions(app: &crate::helpers::TestApp, count: i64) {
     }
 }
 
-#[actix_web::test]
-async fn a_client_that_goes_away_frees_the_connection() {
+async fn a_client_that_goes_away_frees_the_connection(backend: Backend) {
     // One read connection: if the abandoned stream kept it (reading on to the
     // end of the window, which takes a second or more here), the next pull
     // would wait for it and fail with 503. Stopping at once takes milliseconds.
-    let app = spawn_app_with(|settings| {
+    let app = spawn_app_with(backend, |settings| {
         settings.database.read_pool_size = 1;
         settings.database.acquire_timeout = Duration::from_millis(500);
     })
@@ -62,8 +66,11 @@ async fn a_client_that_goes_away_frees_the_connection() {
 }
 
 #[actix_web::test]
-async fn a_failure_mid_stream_breaks_the_response() {
-    let app = spawn_app_with(|settings| settings.database.read_pool_size = 1).await;
+async fn a_failure_mid_stream_breaks_the_response_on_sqlite() {
+    let app = spawn_app_with(Backend::Sqlite, |settings| {
+        settings.database.read_pool_size = 1
+    })
+    .await;
     write_transactions(&app, 200_000);
     // Everything into the main file, so damage to it is damage to the data.
     app.conn()
@@ -85,7 +92,7 @@ async fn a_failure_mid_stream_breaks_the_response() {
         use std::io::{Seek, SeekFrom, Write};
         let mut file = std::fs::OpenOptions::new()
             .write(true)
-            .open(&app.db_path)
+            .open(app.db_path.as_ref().unwrap())
             .unwrap();
         let length = file.metadata().unwrap().len();
         file.seek(SeekFrom::Start(length / 2)).unwrap();
@@ -106,9 +113,8 @@ async fn a_failure_mid_stream_breaks_the_response() {
     );
 }
 
-#[actix_web::test]
-async fn an_exhausted_pool_is_a_503_with_retry_after() {
-    let app = spawn_app_with(|settings| {
+async fn an_exhausted_pool_is_a_503_with_retry_after(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| {
         settings.database.read_pool_size = 1;
         settings.database.acquire_timeout = Duration::from_millis(200);
     })
