@@ -175,7 +175,9 @@ pub fn lookup(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Scopes>>
 }
 
 /// Checks the request's key for `scope`: 401 without a known key, 403 with
-/// a key that lacks the scope. The database lookup runs off the executor.
+/// a key that lacks the scope. The database lookup runs off the executor,
+/// on the primary (`pool` is the write pool): a replica could still honour a
+/// key revoked a moment ago.
 pub async fn require(
     req: &HttpRequest,
     pool: &crate::db::DbPool,

@@ -51,6 +51,16 @@ pub enum Command {
         /// Connections kept for pulls.
         #[arg(long, default_value_t = 8)]
         read_pool_size: u32,
+        /// Connections kept for writes.
+        #[arg(long, default_value_t = 4)]
+        write_pool_size: u32,
+        /// PostgreSQL: a replica that pulls read from (writes still go to
+        /// --database). A pull waits until the replica has caught up with it.
+        #[arg(long, env = "READ_DATABASE_URL")]
+        read_database: Option<String>,
+        /// PostgreSQL: the longest a pull's query may run per fetch, in seconds.
+        #[arg(long, default_value_t = 60)]
+        statement_timeout: u64,
     },
     /// Apply pending database migrations, then exit.
     Migrate,
@@ -117,10 +127,16 @@ fn run(cli: Cli) -> CliResult {
             demo,
             max_body_bytes,
             read_pool_size,
+            write_pool_size,
+            read_database,
+            statement_timeout,
         } => {
             settings.bind = bind;
             settings.max_body_bytes = max_body_bytes;
             settings.database.read_pool_size = read_pool_size;
+            settings.database.write_pool_size = write_pool_size;
+            settings.database.read_url = read_database;
+            settings.database.statement_timeout = std::time::Duration::from_secs(statement_timeout);
             serve(settings, demo)
         }
         Command::Migrate => {

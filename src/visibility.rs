@@ -20,7 +20,9 @@
 //!    settles the window too. Either way the wait is about one write
 //!    transaction; it is bounded by [`MAX_SETTLE_WAIT`], past which the pull
 //!    is answered 503. The lock is the database's, so this holds across
-//!    processes.
+//!    processes. With a replica for pulls, the stamp is read on the replica:
+//!    the pull waits until the replica has replayed every write stamped
+//!    before `to`, so a lagging replica delays a pull, never truncates it.
 //! 2. **A window that ends in our future** (our clock is behind the
 //!    consumer's). If `to` is at most [`MAX_FUTURE_WAIT`] ahead, the pull
 //!    waits until it has passed; further ahead it is refused with 425 Too
@@ -82,36 +84,53 @@ pub const MAX_SETTLE_WAIT: Duration = Duration::from_secs(5);
 /// How long one attempt at the write lock may wait.
 const LOCK_ATTEMPT: Duration = Duration::from_millis(5);
 
-/// Makes sure every write stamped before `to` has committed and no later
-/// write can be stamped before `to` (rule 1 above). Returns how long that
-/// took.
+/// Makes sure every write stamped before `to` has committed, that no later
+/// write can be stamped before `to` (rule 1 above), and that the database
+/// pulls read from has all of it: with a replica (`--read-database`), until
+/// the replica has replayed those writes. Returns how long that took.
 pub async fn settle(pools: &Pools, to: Timestamp) -> Result<Duration, ApiError> {
     let started = Instant::now();
+    let mut closed = false;
     loop {
         let (read, write) = (pools.read.clone(), pools.write.clone());
-        let settled = web::block(move || {
-            let last = db::last_stamp(&mut *read.get()?)?;
-            if last.as_micros() >= to.as_micros() - 1 {
-                return Ok(true);
+        let step = web::block(move || {
+            // Once the read side's last stamp reaches `to`, every write stamped
+            // before `to` has committed and is there to read (a replica
+            // replays commits in order).
+            if db::last_stamp(&mut *read.get()?)?.as_micros() >= to.as_micros() - 1 {
+                return Ok(Step::Settled);
             }
-            Ok::<_, ApiError>(db::try_close_stamps_below(
-                &mut *write.get()?,
-                to,
-                LOCK_ATTEMPT,
-            )?)
+            if !closed && db::try_close_stamps_below(&mut *write.get()?, to, LOCK_ATTEMPT)? {
+                return Ok(Step::Closed);
+            }
+            Ok::<_, ApiError>(Step::Wait)
         })
         .await??;
-        if settled {
-            return Ok(started.elapsed());
+        match step {
+            Step::Settled => return Ok(started.elapsed()),
+            // On one database the next look settles it; a replica may have
+            // to replay the barrier first.
+            Step::Closed => {
+                closed = true;
+                continue;
+            }
+            Step::Wait => {}
         }
         if started.elapsed() >= MAX_SETTLE_WAIT {
             return Err(ApiError::Unavailable(
-                format!(
-                    "writes in flight kept the window ending {to} open for {MAX_SETTLE_WAIT:?}"
-                )
-                .into(),
+                format!("the window ending {to} could not be settled within {MAX_SETTLE_WAIT:?}: writes in flight, or a replica lagging").into(),
             ));
         }
         actix_web::rt::time::sleep(Duration::from_millis(1)).await;
     }
+}
+
+/// One look at the stamps.
+enum Step {
+    /// Every write stamped before `to` is readable.
+    Settled,
+    /// The barrier was just raised on the primary.
+    Closed,
+    /// Writers hold the lock, or the replica has not caught up yet.
+    Wait,
 }

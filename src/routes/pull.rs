@@ -52,7 +52,7 @@ pub async fn pull(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    auth::require(&req, &state.pools.read, Scope::Read).await?;
+    auth::require(&req, &state.pools.write, Scope::Read).await?;
     let name = path.into_inner();
     let dataset = Dataset::from_name(&name)
         .filter(|d| d.is_pullable())

@@ -40,19 +40,19 @@ fn keys_import_and_seed_work_from_the_command_line(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let database = new_database(backend, dir.path());
     let db = std::path::Path::new(&database);
-    assert!(ok(hourglass(&db, &["migrate"])).contains("migration(s) applied"));
+    assert!(ok(hourglass(db, &["migrate"])).contains("migration(s) applied"));
 
     let key = ok(hourglass(
-        &db,
+        db,
         &["keys", "create", "--name", "crm", "--scope", "read,write"],
     ));
     assert!(key.trim().starts_with("hg_"));
-    let listed = ok(hourglass(&db, &["keys", "list"]));
+    let listed = ok(hourglass(db, &["keys", "list"]));
     assert!(
         listed.contains("crm") && listed.contains("read,write") && !listed.contains(key.trim())
     );
-    ok(hourglass(&db, &["keys", "revoke", "crm"]));
-    let failed = hourglass(&db, &["keys", "revoke", "nobody"]);
+    ok(hourglass(db, &["keys", "revoke", "crm"]));
+    let failed = hourglass(db, &["keys", "revoke", "nobody"]);
     assert!(!failed.status.success());
     assert!(String::from_utf8_lossy(&failed.stderr).contains("no key named 'nobody'"));
 
@@ -63,17 +63,17 @@ fn keys_import_and_seed_work_from_the_command_line(backend: Backend) {
     )
     .unwrap();
     assert!(ok(hourglass(
-        &db,
+        db,
         &["import", "wallets", file.to_str().unwrap()]
     ))
     .contains("1 row(s) written to wallets"));
     let bad = dir.path().join("bad.ndjson");
     std::fs::write(&bad, "{\"id\": 2, \"player_id\": 7, \"type\": \"Gold\", \"balance\": 1, \"currency\": \"EUR\", \"created_at\": \"2020-10-10 07:00:00\"}\n").unwrap();
-    let failed = hourglass(&db, &["import", "wallets", bad.to_str().unwrap()]);
+    let failed = hourglass(db, &["import", "wallets", bad.to_str().unwrap()]);
     assert!(!failed.status.success());
     assert!(String::from_utf8_lossy(&failed.stderr).contains("row 1: field 'type'"));
 
-    let seeded = hourglass(&db, &["seed", "--players", "20", "--days", "1"]);
+    let seeded = hourglass(db, &["seed", "--players", "20", "--days", "1"]);
     assert!(
         seeded.status.success(),
         "{}",

@@ -310,3 +310,61 @@ pub const STAMPED: &[(&str, &str)] = &[
     ("bets", "modified_at"),
     ("bet_selections", "updated_at"),
 ];
+
+/// `hourglass serve` as a process of its own, killed when dropped.
+pub struct ServerProcess {
+    pub address: String,
+    child: std::process::Child,
+}
+
+impl ServerProcess {
+    /// Starts the binary on `database_url` (plus `args`) on a free port and
+    /// waits until it answers `/health`.
+    pub async fn start(database_url: &str, args: &[&str]) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_hourglass"))
+            .args([
+                "--database",
+                database_url,
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("hourglass starts");
+        let server = ServerProcess {
+            address: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if client
+                .get(format!("{}/health", server.address))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return server;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("hourglass serve did not come up on {}", server.address);
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -11,6 +11,7 @@
 //!   an exhausted pool is a 503
 //! - `partition`: proptest, consecutive windows partition every dataset's rows
 //! - `no_miss`: consecutive pulls miss nothing under concurrent writes, late data, clock skew
+//! - `postgres`: two server processes on one database, a lagging replica, flat memory
 //! - `cli`: the `hourglass` binary's commands
 //! - `openapi`: openapi.yaml matches the columns served
 
@@ -23,5 +24,6 @@ mod no_miss;
 mod openapi;
 mod partition;
 mod pg_cluster;
+mod postgres;
 mod pull;
 mod streaming;

@@ -285,20 +285,40 @@ impl Copy {
 /// final state: no row missing, no version stale. Remove the settling of
 /// step 1 in visibility.rs and this fails within seconds.
 async fn consecutive_pulls_miss_nothing_under_concurrent_writes(backend: Backend) {
+    let app = spawn_app_on_system_clock(backend).await;
+    let servers = [app.address.clone()];
+    check_no_miss(&servers, &servers, &app.read_key, &app.write_key).await;
+}
+
+/// The no-miss check: writers spread over `write_to`, the consumer's
+/// windows spread over `pull_from` (one server per window, in turn).
+pub async fn check_no_miss(
+    write_to: &[String],
+    pull_from: &[String],
+    read_key: &str,
+    write_key: &str,
+) {
     const WINDOW: Duration = Duration::from_millis(150);
     const WRITING: Duration = Duration::from_secs(8);
-    let app = spawn_app_on_system_clock(backend).await;
     let stop = Instant::now() + WRITING;
 
     let writers: Vec<_> = ["users", "transactions", "wallets", "game_actions", "bets"]
         .into_iter()
         .enumerate()
         .map(|(n, dataset)| {
-            let (address, key) = (app.address.clone(), app.write_key.clone());
-            std::thread::spawn(move || write_until(stop, n as u64, dataset, &address, &key))
+            let targets = write_to.to_vec();
+            let key = write_key.to_string();
+            std::thread::spawn(move || write_until(stop, n as u64, dataset, &targets, &key))
         })
         .collect();
 
+    let client = reqwest::Client::new();
+    let pull = |server: &str, dataset: &str, query: &str| {
+        client
+            .get(format!("{server}/api/{dataset}?{query}"))
+            .bearer_auth(read_key)
+            .send()
+    };
     let mut copies: Vec<Copy> = ["users", "transactions", "wallets", "game_sessions", "bets"]
         .into_iter()
         .map(Copy::new)
@@ -306,7 +326,7 @@ async fn consecutive_pulls_miss_nothing_under_concurrent_writes(backend: Backend
     let started = chrono::Utc::now().naive_utc();
     let mut from = started - chrono::Duration::seconds(1);
     let mut waits = Vec::new();
-    let mut pulled = 0;
+    let (mut pulled, mut windows) = (0, 0);
     let end = started + chrono::Duration::from_std(WRITING + Duration::from_secs(1)).unwrap();
     while from < end {
         let to = from + chrono::Duration::from_std(WINDOW).unwrap();
@@ -320,11 +340,13 @@ async fn consecutive_pulls_miss_nothing_under_concurrent_writes(backend: Backend
             from.format("%Y-%m-%dT%H:%M:%S%.6f"),
             to.format("%Y-%m-%dT%H:%M:%S%.6f")
         );
+        let server = &pull_from[windows % pull_from.len()];
+        windows += 1;
         // All datasets at once, the moment the window has ended: that is
         // when writes in flight are most likely to straddle `to`.
         let responses = futures_util::future::join_all(copies.iter().map(|copy| async {
-            let response = app.pull(copy.dataset, &query).await;
-            assert_eq!(response.status(), 200);
+            let response = pull(server, copy.dataset, &query).await.unwrap();
+            assert_eq!(response.status(), 200, "{server}");
             let timing = response.headers()["server-timing"]
                 .to_str()
                 .unwrap()
@@ -352,7 +374,10 @@ async fn consecutive_pulls_miss_nothing_under_concurrent_writes(backend: Backend
     );
     for copy in &copies {
         let mut truth = Copy::new(copy.dataset);
-        truth.apply(&app.pull_text(copy.dataset, &everything).await);
+        let response = pull(&pull_from[0], copy.dataset, &everything)
+            .await
+            .unwrap();
+        truth.apply(&response.text().await.unwrap());
         let missing = truth
             .rows
             .keys()
@@ -386,8 +411,15 @@ async fn consecutive_pulls_miss_nothing_under_concurrent_writes(backend: Backend
 }
 
 /// One writer: batches of rows (ids from a small range, so rows are rewritten
-/// often) until `stop`. Game actions arrive up to 3 s late. Returns rows written.
-fn write_until(stop: Instant, seed: u64, dataset: &'static str, address: &str, key: &str) -> usize {
+/// often) until `stop`, to each of `servers` in turn. Game actions arrive up
+/// to 3 s late. Returns rows written.
+fn write_until(
+    stop: Instant,
+    seed: u64,
+    dataset: &'static str,
+    servers: &[String],
+    key: &str,
+) -> usize {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -422,8 +454,9 @@ fn write_until(stop: Instant, seed: u64, dataset: &'static str, address: &str, k
                     row
                 })
                 .collect();
+            let server = &servers[version as usize % servers.len()];
             let response = client
-                .post(format!("{address}/api/{dataset}"))
+                .post(format!("{server}/api/{dataset}"))
                 .bearer_auth(key)
                 .json(&rows)
                 .send()
