@@ -175,20 +175,17 @@ fn serve(data: &Path, dir: &Path) -> u16 {
         .stderr(log);
     as_postgres_user(&mut postgres);
     // SAFETY: prctl is async-signal-safe. The server is asked to shut down
-    // (SIGINT, "fast") when the thread that started it ends, and that thread
-    // lives as long as the test binary.
+    // (SIGINT, "fast") when the thread that started it ends, which is when
+    // the test binary exits.
     unsafe {
         postgres.pre_exec(|| {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
             Ok(())
         });
     }
-    std::thread::spawn(move || {
-        let _server = postgres.spawn().expect("postgres starts");
-        loop {
-            std::thread::park();
-        }
-    });
+    // The thread waits on the server, so it lives as long as the server (or
+    // the test binary) does.
+    std::thread::spawn(move || postgres.spawn().expect("postgres starts").wait());
     let started = Instant::now();
     while PgConnection::establish(&url(port, "postgres")).is_err() {
         assert!(
