@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# A 1,000,000-row `transactions` window as CSV, on PostgreSQL: `hourglass
+# serve` (release) through HTTP against `psql \copy` of the same query, in one
+# run, alternating, several rounds; prints medians and ratios. Starts its own
+# throwaway PostgreSQL cluster.
+#
+#   bash benches/pg_compare.sh            # ROWS=1000000 ROUNDS=5
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${ROWS:-1000000}
+ROUNDS=${ROUNDS:-5}
+PORT=${PORT:-55499}
+HPORT=${HPORT:-18299}
+
+cargo build --release -q
+bin=$PWD/target/release/hourglass
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+work=$(mktemp -d)
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" = 0 ] && chown postgres "$work"
+cleanup() {
+  pkill -f "hourglass --database postgres://postgres@127.0.0.1:$PORT" 2>/dev/null || true
+  as_pg "$pgbin/pg_ctl" -D "$work/data" stop -m fast >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+as_pg "$pgbin/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 --no-sync >/dev/null
+as_pg "$pgbin/pg_ctl" -D "$work/data" -l "$work/log" -o "-p $PORT -k $work -c listen_addresses=127.0.0.1" start >/dev/null
+sleep 1
+psql="psql -q -h 127.0.0.1 -p $PORT -U postgres"
+$psql -c "CREATE DATABASE bench" postgres
+url="postgres://postgres@127.0.0.1:$PORT/bench"
+RUST_LOG=warn "$bin" --database "$url" migrate >/dev/null
+$psql -d bench -c "INSERT INTO transactions SELECT g, g % 50000, g::bigint * 12345, 'EUR', 'Normal', 'Success', 'Visa', 'IN',
+    1602313200000000 + g::bigint * 1000, 1602313200000000 + g::bigint * 1000, 'inv-' || g, g % 50000,
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36', '10.1.2.3', '4111 **** **** 1111', NULL
+  FROM generate_series(1, $ROWS) g;"
+$psql -d bench -c "VACUUM ANALYZE transactions;"
+key=$(RUST_LOG=warn "$bin" --database "$url" keys create --name bench --scope read 2>/dev/null)
+RUST_LOG=warn "$bin" --database "$url" serve --bind "127.0.0.1:$HPORT" &
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HPORT/health" >/dev/null && break; sleep 0.1; done
+
+from=1602313200000000; to=$(( from + (ROWS + 1) * 1000 ))
+window="from=2020-10-10+07:00:00&to=$(date -u -d "@$(( to / 1000000 + 1 ))" '+%Y-%m-%d+%H:%M:%S')"
+# The query hourglass runs (its columns, its window, its order), as psql gets it.
+raw="SELECT id, player_id, amount, currency, type, status, payment_system, dir, created_at, updated_at, invoice_id, wallet_id, user_agent, ip, requisite, comment
+  FROM transactions WHERE updated_at >= $from AND updated_at < $(( to + 1000000 )) ORDER BY updated_at, id"
+# The same, formatted by PostgreSQL as hourglass writes it (timestamps, decimals).
+ts() { echo "to_char(to_timestamp($1 / 1000000) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"; }
+formatted="SELECT id, player_id, trim_scale(amount / 1000000.0)::text, currency, type, status, payment_system, dir, $(ts created_at), $(ts updated_at), invoice_id, wallet_id, user_agent, ip, requisite, comment
+  FROM transactions WHERE updated_at >= $from AND updated_at < $(( to + 1000000 )) ORDER BY updated_at, id"
+
+seconds() { local start end; start=$(date +%s%N); "$@" >/dev/null; end=$(date +%s%N); echo "scale=4; ($end - $start) / 1000000000" | bc; }
+lines=$(curl -s -H "Authorization: Bearer $key" "http://127.0.0.1:$HPORT/api/transactions?$window" | wc -l)
+echo "rows in the window: $(( lines - 1 ))"
+declare -a h r f
+for i in $(seq "$ROUNDS"); do
+  h+=("$(seconds curl -s -o /dev/null -H "Authorization: Bearer $key" "http://127.0.0.1:$HPORT/api/transactions?$window")")
+  r+=("$(seconds $psql -d bench -c "\\copy ($raw) to stdout with csv header")")
+  f+=("$(seconds $psql -d bench -c "\\copy ($formatted) to stdout with csv header")")
+done
+python3 - "${h[*]}" "${r[*]}" "${f[*]}" "$(( lines - 1 ))" <<'PY'
+import statistics, sys
+h, r, f = (sorted(map(float, a.split())) for a in sys.argv[1:4]); rows = int(sys.argv[4])
+mh, mr, mf = (statistics.median(x) for x in (h, r, f))
+print(f"hourglass CSV over HTTP   median {mh:.3f} s  {rows / mh:,.0f} rows/s")
+print(f"psql \\copy, same query    median {mr:.3f} s  {rows / mr:,.0f} rows/s  (raw BIGINT stamps and amounts)")
+print(f"psql \\copy, formatted     median {mf:.3f} s  {rows / mf:,.0f} rows/s  (timestamps and decimals as hourglass writes them)")
+print(f"ratio hourglass / psql same query: {mh / mr:.2f}   hourglass / psql formatted: {mh / mf:.2f}")
+PY
