@@ -223,7 +223,7 @@ async fn a_pull_waits_for_the_write_in_flight_and_sees_it(backend: Backend) {
 
 async fn a_pull_that_cannot_settle_in_time_is_503_not_an_incomplete_window(backend: Backend) {
     let app = spawn_app(backend).await;
-    // Holds the write lock past SQLite's busy timeout (5 s).
+    // Holds the writers' lock longer than a pull may wait for it (5 s).
     let writer = slow_write(&app, 1, "2020-10-10 07:59:59", Duration::from_millis(6500));
     actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     let response = app
