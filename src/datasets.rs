@@ -108,6 +108,28 @@ pub fn export_window<W: Write>(
     with_pull_type!(dataset, T => export::<T, W>(conn, window, format, out, rows))
 }
 
+/// Rows per upsert statement: well under both backends' limits on bound
+/// parameters (16 columns × 500 rows).
+pub const UPSERT_ROWS: usize = 500;
+
+/// The rows of a batch that a sequence of upserts would leave: the last row
+/// of each key, in batch order. (PostgreSQL refuses to update one row twice
+/// in a statement, so a batch that repeats a key must be collapsed first.)
+pub(crate) fn last_of_each_key<T, K: std::hash::Hash + Eq>(
+    rows: &[T],
+    key: impl Fn(&T) -> &K,
+) -> Vec<&T> {
+    let mut last = std::collections::HashMap::with_capacity(rows.len());
+    for (index, row) in rows.iter().enumerate() {
+        last.insert(key(row), index);
+    }
+    rows.iter()
+        .enumerate()
+        .filter(|(index, row)| last[key(row)] == *index)
+        .map(|(_, row)| row)
+        .collect()
+}
+
 /// Drains a row cursor into `f`: the loop every window query shares.
 pub(crate) fn drain<R>(
     rows: impl Iterator<Item = diesel::QueryResult<R>>,
@@ -122,9 +144,10 @@ pub(crate) fn drain<R>(
 }
 
 /// Implements [`WindowQuery`] and [`Upsert`] for a row type whose table is
-/// windowed on its stamp column and keyed by `key`.
+/// windowed on its stamp column and keyed by `key`; `replace` lists every
+/// other column.
 macro_rules! stamped_table {
-    ($row:ty, $table:ident, key: $key:ident, stamp: $stamp:ident) => {
+    ($row:ty, $table:ident, key: $key:ident, stamp: $stamp:ident, replace: [$($column:ident),+ $(,)?]) => {
         impl $crate::datasets::WindowQuery for $row {
             fn for_each_in_window(
                 conn: &mut $crate::db::DbConnection,
@@ -144,15 +167,17 @@ macro_rules! stamped_table {
                 )
             }
         }
-        $crate::datasets::upsert_by_key!($row, $table, key: $key, stamp: $stamp);
+        $crate::datasets::upsert_by_key!($row, $table, key: $key, stamp: $stamp, replace: [$($column),+]);
     };
 }
 pub(crate) use stamped_table;
 
 /// Implements [`Upsert`]: insert each row, or replace the row with the same
-/// key, with the stamp column set to the write's stamp.
+/// key (every column in `replace` from the new row), with the stamp column
+/// set to the write's stamp. Rows go [`UPSERT_ROWS`] to a statement: one
+/// round trip and one bound statement for many rows, on both backends.
 macro_rules! upsert_by_key {
-    ($row:ty, $table:ident, key: $key:ident, stamp: $stamp:ident) => {
+    ($row:ty, $table:ident, key: $key:ident, stamp: $stamp:ident, replace: [$($column:ident),+ $(,)?]) => {
         impl $crate::datasets::Upsert for $row {
             const STAMP: &'static str = stringify!($stamp);
 
@@ -162,14 +187,18 @@ macro_rules! upsert_by_key {
                 stamp: $crate::timestamp::Timestamp,
             ) -> diesel::QueryResult<()> {
                 use diesel::prelude::*;
+                use diesel::upsert::excluded;
                 use $crate::db::schema::$table;
-                for row in rows {
+                for row in rows.iter_mut() {
                     row.$stamp = stamp;
+                }
+                let rows = $crate::datasets::last_of_each_key(rows, |row| &row.$key);
+                for chunk in rows.chunks($crate::datasets::UPSERT_ROWS) {
                     $crate::db::with_backend!(conn, c => diesel::insert_into($table::table)
-                        .values(&*row)
+                        .values(chunk.to_vec())
                         .on_conflict($table::$key)
                         .do_update()
-                        .set(&*row)
+                        .set(($($table::$column.eq(excluded($table::$column)),)+))
                         .execute(c))?;
                 }
                 Ok(())
@@ -367,3 +396,18 @@ pub(crate) use with_push_type;
 
 /// The spec's balance kinds: wallet `type`, bet `kind`, session `balance_type`.
 pub const BALANCE_KINDS: &[&str] = &["Normal", "Prize", "Other"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_keeps_the_last_row_of_each_key_in_batch_order() {
+        let rows = [(1, "a"), (2, "b"), (1, "c"), (3, "d"), (2, "e")];
+        let kept: Vec<_> = last_of_each_key(&rows, |row| &row.0)
+            .into_iter()
+            .map(|row| row.1)
+            .collect();
+        assert_eq!(kept, ["c", "d", "e"]);
+    }
+}

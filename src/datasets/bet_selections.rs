@@ -10,7 +10,7 @@ use crate::timestamp::Timestamp;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = bet_selections, treat_none_as_null = true)]
+#[diesel(table_name = bet_selections, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct BetSelection {
     pub id: i64,
     pub bet_id: i64,
@@ -23,7 +23,13 @@ pub struct BetSelection {
     pub updated_at: Timestamp,
 }
 
-stamped_table!(BetSelection, bet_selections, key: id, stamp: updated_at);
+stamped_table!(
+    BetSelection,
+    bet_selections,
+    key: id,
+    stamp: updated_at,
+    replace: [bet_id, event_id, ratio, status, market, created_at, updated_at]
+);
 
 impl Pull for BetSelection {
     const COLUMNS: &'static [&'static str] = &[

@@ -10,7 +10,7 @@ use crate::timestamp::Timestamp;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = bets, treat_none_as_null = true)]
+#[diesel(table_name = bets, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Bet {
     pub id: i64,
     pub player_id: i64,
@@ -25,7 +25,13 @@ pub struct Bet {
     pub modified_at: Timestamp,
 }
 
-stamped_table!(Bet, bets, key: id, stamp: modified_at);
+stamped_table!(
+    Bet,
+    bets,
+    key: id,
+    stamp: modified_at,
+    replace: [player_id, status, type_, stake, win_amount, currency, kind, created_at, user_agent, modified_at]
+);
 
 impl Pull for Bet {
     const COLUMNS: &'static [&'static str] = &[

@@ -8,7 +8,7 @@ use crate::timestamp::Timestamp;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = contacts, primary_key(player_id), treat_none_as_null = true)]
+#[diesel(table_name = contacts, primary_key(player_id), treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Contact {
     pub player_id: i64,
     pub email: Option<String>,
@@ -22,7 +22,13 @@ pub struct Contact {
     pub modified_at: Timestamp,
 }
 
-stamped_table!(Contact, contacts, key: player_id, stamp: modified_at);
+stamped_table!(
+    Contact,
+    contacts,
+    key: player_id,
+    stamp: modified_at,
+    replace: [email, email_confirmed_at, email_subscribe, phone, phone_subscribe, phone_confirmed_at, push_token, created_at, modified_at]
+);
 
 impl Pull for Contact {
     const COLUMNS: &'static [&'static str] = &[

@@ -9,7 +9,7 @@ use crate::timestamp::Timestamp;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = events, treat_none_as_null = true)]
+#[diesel(table_name = events, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Event {
     pub id: i64,
     pub tournament_id: i64,
@@ -21,7 +21,13 @@ pub struct Event {
     pub modified_at: Timestamp,
 }
 
-stamped_table!(Event, events, key: id, stamp: modified_at);
+stamped_table!(
+    Event,
+    events,
+    key: id,
+    stamp: modified_at,
+    replace: [tournament_id, title, status, start_time, end_time, type_, modified_at]
+);
 
 impl Pull for Event {
     const COLUMNS: &'static [&'static str] = &[

@@ -12,7 +12,7 @@ use diesel::prelude::*;
 pub const ACTIONS: &[&str] = &["bet", "win"];
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = game_actions, treat_none_as_null = true)]
+#[diesel(table_name = game_actions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct GameAction {
     pub id: String,
     pub session_id: String,
@@ -34,7 +34,13 @@ pub struct GameAction {
     pub modified_at: Timestamp,
 }
 
-upsert_by_key!(GameAction, game_actions, key: id, stamp: modified_at);
+upsert_by_key!(
+    GameAction,
+    game_actions,
+    key: id,
+    stamp: modified_at,
+    replace: [session_id, player_id, game_code, game_name, game_vendor, currency, balance_type, action, amount, ip, user_agent, ref_code, created_at, modified_at]
+);
 
 impl Push for GameAction {
     const COLUMNS: &'static [&'static str] = &[

@@ -9,7 +9,7 @@ use crate::timestamp::Timestamp;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = logins, treat_none_as_null = true)]
+#[diesel(table_name = logins, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Login {
     pub id: i64,
     pub player_id: i64,
@@ -25,7 +25,13 @@ pub struct Login {
     pub modified_at: Timestamp,
 }
 
-stamped_table!(Login, logins, key: id, stamp: modified_at);
+stamped_table!(
+    Login,
+    logins,
+    key: id,
+    stamp: modified_at,
+    replace: [player_id, ip, created_at, ref_code, traffic_source, user_agent, host, is_success, fail_reason, modified_at]
+);
 
 impl Pull for Login {
     const COLUMNS: &'static [&'static str] = &[

@@ -9,7 +9,7 @@ use crate::timestamp::Timestamp;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = tournaments, treat_none_as_null = true)]
+#[diesel(table_name = tournaments, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Tournament {
     pub id: i64,
     pub name: String,
@@ -21,7 +21,13 @@ pub struct Tournament {
     pub modified_at: Timestamp,
 }
 
-stamped_table!(Tournament, tournaments, key: id, stamp: modified_at);
+stamped_table!(
+    Tournament,
+    tournaments,
+    key: id,
+    stamp: modified_at,
+    replace: [name, sport_id, sport_name, country_code, date_start, date_end, modified_at]
+);
 
 impl Pull for Tournament {
     const COLUMNS: &'static [&'static str] = &[

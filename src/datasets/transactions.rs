@@ -14,7 +14,7 @@ pub const STATUSES: &[&str] = &["New", "Process", "Success", "Fail"];
 pub const DIRECTIONS: &[&str] = &["IN", "OUT"];
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = transactions, treat_none_as_null = true)]
+#[diesel(table_name = transactions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Transaction {
     pub id: i64,
     pub player_id: i64,
@@ -34,7 +34,13 @@ pub struct Transaction {
     pub comment: Option<String>,
 }
 
-stamped_table!(Transaction, transactions, key: id, stamp: updated_at);
+stamped_table!(
+    Transaction,
+    transactions,
+    key: id,
+    stamp: updated_at,
+    replace: [player_id, amount, currency, type_, status, payment_system, dir, created_at, updated_at, invoice_id, wallet_id, user_agent, ip, requisite, comment]
+);
 
 impl Pull for Transaction {
     const COLUMNS: &'static [&'static str] = &[

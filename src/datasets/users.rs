@@ -8,7 +8,7 @@ use crate::timestamp::Timestamp;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = users, treat_none_as_null = true)]
+#[diesel(table_name = users, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct User {
     pub id: i64,
     pub first_name: Option<String>,
@@ -29,7 +29,13 @@ pub struct User {
     pub locale: Option<String>,
 }
 
-stamped_table!(User, users, key: id, stamp: modified_at);
+stamped_table!(
+    User,
+    users,
+    key: id,
+    stamp: modified_at,
+    replace: [first_name, last_name, gender, country, city, ip, birthday, registered_at, ref_code, traffic_source, user_agent, modified_at, is_blocked, self_excluded, locale]
+);
 
 impl Pull for User {
     const COLUMNS: &'static [&'static str] = &[

@@ -9,7 +9,7 @@ use crate::timestamp::Timestamp;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = wallets, treat_none_as_null = true)]
+#[diesel(table_name = wallets, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct Wallet {
     pub id: i64,
     pub player_id: i64,
@@ -20,7 +20,13 @@ pub struct Wallet {
     pub modified_at: Timestamp,
 }
 
-stamped_table!(Wallet, wallets, key: id, stamp: modified_at);
+stamped_table!(
+    Wallet,
+    wallets,
+    key: id,
+    stamp: modified_at,
+    replace: [player_id, type_, balance, currency, created_at, modified_at]
+);
 
 impl Pull for Wallet {
     const COLUMNS: &'static [&'static str] = &[
