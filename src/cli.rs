@@ -21,7 +21,8 @@ use std::process::ExitCode;
     about = "Incremental export provider: [from, to) windows of iGaming data as streaming CSV/JSON"
 )]
 pub struct Cli {
-    /// The SQLite database file (or sqlite://PATH); created if missing.
+    /// The database: a SQLite file (created if missing; sqlite://PATH works
+    /// too) or a PostgreSQL URL (postgres://USER:PASSWORD@HOST/DB).
     #[arg(
         long,
         global = true,
