@@ -23,7 +23,6 @@ use diesel::prelude::*;
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::sql_types::BigInt;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use std::fmt;
 use std::time::Duration;
 
 pub(crate) use pg_cursor::stream_with_cursor;
@@ -82,10 +81,6 @@ pub struct DatabaseSettings {
 }
 
 impl DatabaseSettings {
-    pub fn backend(&self) -> Backend {
-        backend_of(&self.url)
-    }
-
     /// The URL with any password masked, for logs and messages.
     pub fn describe(&self) -> String {
         describe(&self.url)
@@ -369,15 +364,6 @@ macro_rules! stream_rows {
     };
 }
 pub(crate) use stream_rows;
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Sqlite => "SQLite",
-            Backend::Postgres => "PostgreSQL",
-        })
-    }
-}
 
 /// Timestamps and amounts are both stored as BIGINT; these impls let diesel
 /// read and write them directly on every backend, so rows carry the domain

@@ -35,7 +35,8 @@ pub struct SeedOptions {
     pub seed: u64,
 }
 
-/// How many rows of each dataset the seed wrote (versions included).
+/// How many rows the seed wrote (every version of a row counts) and in how
+/// many write batches.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SeedSummary {
     pub rows: usize,
