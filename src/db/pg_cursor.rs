@@ -5,10 +5,16 @@
 //! rest of the result to the end. A cursor does neither: rows come in
 //! batches of [`FETCH_ROWS`], and when the consumer goes away the read-only
 //! transaction is rolled back, which closes the cursor and stops the query
-//! at once. The statement timeout applies to each fetch.
+//! at once (after at most the rest of one batch). The statement timeout
+//! applies to each fetch.
+//!
+//! Each batch is read in row-by-row mode, so PostgreSQL produces rows while
+//! we encode the ones already here: with whole batches the two took turns,
+//! each idle while the other worked (`benches/pg_compare.sh`: 2.04 → about
+//! 1.5 × `psql \copy`; BENCHMARKS.md has the profile).
 
 use crate::datasets::StreamError;
-use diesel::connection::DefaultLoadingMode;
+use diesel::pg::PgRowByRowLoadingMode;
 use diesel::pg::{Pg, PgConnection};
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::query_dsl::LoadQuery;
@@ -16,8 +22,9 @@ use diesel::{QueryResult, RunQueryDsl};
 use std::io;
 use std::marker::PhantomData;
 
-/// Rows per fetch: large enough to amortise a round trip, small enough to
-/// keep memory flat (a few hundred KiB).
+/// Rows per fetch: enough to amortise a round trip, few enough that a
+/// departed client costs little (the rest of one batch is read and dropped).
+/// 20,000 was no faster.
 const FETCH_ROWS: usize = 2000;
 
 /// `DECLARE hourglass_export NO SCROLL CURSOR FOR <query>`, with the query's
@@ -69,14 +76,16 @@ pub(crate) fn stream_with_cursor<R, Q>(
 ) -> Result<u64, StreamError>
 where
     Q: Query + QueryFragment<Pg>,
-    for<'a> Fetch<Q::SqlType>: LoadQuery<'a, PgConnection, R, DefaultLoadingMode>,
+    for<'a> Fetch<Q::SqlType>: LoadQuery<'a, PgConnection, R, PgRowByRowLoadingMode>,
 {
     conn.build_transaction().read_only().run(|conn| {
         DeclareCursor(query).execute(conn)?;
         let mut count = 0;
         loop {
             let mut fetched = 0;
-            for row in Fetch::<Q::SqlType>(PhantomData).load_iter::<R, DefaultLoadingMode>(conn)? {
+            for row in
+                Fetch::<Q::SqlType>(PhantomData).load_iter::<R, PgRowByRowLoadingMode>(conn)?
+            {
                 f(&row?)?;
                 fetched += 1;
             }
