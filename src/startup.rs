@@ -74,7 +74,12 @@ impl Application {
         if settings.workers > 0 {
             server = server.workers(settings.workers);
         }
+        // Without TCP_NODELAY a small response written in more than one piece
+        // (headers, body, the last chunk) waits for the client's delayed ACK:
+        // 40 ms stalls on keep-alive connections, which capped one-minute
+        // pulls at about 400 requests/s (BENCHMARKS.md).
         let server = server
+            .tcp_nodelay(true)
             .listen(listener)
             .map_err(|source| StartupError::Bind {
                 bind: settings.bind.clone(),
