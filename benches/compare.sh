@@ -159,6 +159,8 @@ echo "wrk, one-minute users windows ($minute_rows rows), 2 threads, 8 connection
 echo "$wrk_out"
 [ -n "$pg" ] && echo && echo "PostgreSQL (benches/pg_compare.sh):" && echo "$pg"
 
+# The analysis below the marker line is written by hand; keep it.
+notes=$(sed -n '/^<!-- kept by compare.sh -->/,$p' BENCHMARKS.md 2>/dev/null || true)
 {
   echo "# Benchmarks"
   echo
@@ -180,6 +182,10 @@ echo "$wrk_out"
     echo '```'
     echo "$pg"
     echo '```'
+  fi
+  if [ -n "$notes" ]; then
+    echo
+    echo "$notes"
   fi
 } > BENCHMARKS.md
 echo
