@@ -105,7 +105,7 @@ pub fn export_window<W: Write>(
         })?;
         Ok(encoder.finish()?)
     }
-    with_pull_type!(dataset, T => export::<T, W>(conn, window, format, out, rows))
+    with_row_type!(pull, dataset, T => export::<T, W>(conn, window, format, out, rows))
 }
 
 /// Rows per upsert statement: well under both backends' limits on bound
@@ -271,12 +271,12 @@ impl Dataset {
 
     /// The columns a pull returns, in order. `self` must be pullable.
     pub fn pull_columns(self) -> &'static [&'static str] {
-        with_pull_type!(self, T => <T as Pull>::COLUMNS)
+        with_row_type!(pull, self, T => <T as Pull>::COLUMNS)
     }
 
     /// The columns a write may carry, stamp column included. `self` must be pushable.
     pub fn push_columns(self) -> &'static [&'static str] {
-        with_push_type!(self, T => <T as Push>::COLUMNS)
+        with_row_type!(push, self, T => <T as Push>::COLUMNS)
     }
 
     /// Names of the datasets for which `pred` holds, for error hints.
@@ -290,109 +290,33 @@ impl Dataset {
     }
 }
 
-/// Runs `$body` with `$T` bound to the [`Pull`] row type of `$dataset`.
-/// `$dataset` must be pullable.
-macro_rules! with_pull_type {
-    ($dataset:expr, $T:ident => $body:expr) => {{
-        use $crate::datasets::*;
+/// Runs `$body` with `$T` bound to the row type of `$dataset`: its [`Pull`]
+/// type (`pull`) or its [`Push`] type (`push`). The two differ only for game
+/// play, written as `game_actions` and pulled as `game_sessions`; asking for
+/// the other side of those is a bug.
+macro_rules! with_row_type {
+    ($side:ident, $dataset:expr, $T:ident => $body:expr) => {{
+        use $crate::datasets::{self as d, Dataset};
         match $dataset {
-            Dataset::Users => {
-                type $T = users::User;
-                $body
-            }
-            Dataset::Contacts => {
-                type $T = contacts::Contact;
-                $body
-            }
-            Dataset::Transactions => {
-                type $T = transactions::Transaction;
-                $body
-            }
-            Dataset::Logins => {
-                type $T = logins::Login;
-                $body
-            }
-            Dataset::Wallets => {
-                type $T = wallets::Wallet;
-                $body
-            }
-            Dataset::GameSessions => {
-                type $T = game_sessions::GameSession;
-                $body
-            }
-            Dataset::Tournaments => {
-                type $T = tournaments::Tournament;
-                $body
-            }
-            Dataset::Events => {
-                type $T = events::Event;
-                $body
-            }
-            Dataset::Bets => {
-                type $T = bets::Bet;
-                $body
-            }
-            Dataset::BetSelections => {
-                type $T = bet_selections::BetSelection;
-                $body
-            }
-            Dataset::GameActions => unreachable!("game actions are pulled as game_sessions"),
+            Dataset::Users => { type $T = d::users::User; $body }
+            Dataset::Contacts => { type $T = d::contacts::Contact; $body }
+            Dataset::Transactions => { type $T = d::transactions::Transaction; $body }
+            Dataset::Logins => { type $T = d::logins::Login; $body }
+            Dataset::Wallets => { type $T = d::wallets::Wallet; $body }
+            Dataset::Tournaments => { type $T = d::tournaments::Tournament; $body }
+            Dataset::Events => { type $T = d::events::Event; $body }
+            Dataset::Bets => { type $T = d::bets::Bet; $body }
+            Dataset::BetSelections => { type $T = d::bet_selections::BetSelection; $body }
+            Dataset::GameSessions => $crate::datasets::with_row_type!(@sessions $side, $T => $body),
+            Dataset::GameActions => $crate::datasets::with_row_type!(@actions $side, $T => $body),
         }
     }};
+    (@sessions pull, $T:ident => $body:expr) => {{ type $T = $crate::datasets::game_sessions::GameSession; $body }};
+    (@sessions push, $T:ident => $body:expr) => { unreachable!("game sessions are written as game_actions") };
+    (@actions push, $T:ident => $body:expr) => {{ type $T = $crate::datasets::game_actions::GameAction; $body }};
+    (@actions pull, $T:ident => $body:expr) => { unreachable!("game actions are pulled as game_sessions") };
 }
-pub(crate) use with_pull_type;
-
-/// Runs `$body` with `$T` bound to the [`Push`] row type of `$dataset`.
-/// `$dataset` must be pushable.
-macro_rules! with_push_type {
-    ($dataset:expr, $T:ident => $body:expr) => {{
-        use $crate::datasets::*;
-        match $dataset {
-            Dataset::Users => {
-                type $T = users::User;
-                $body
-            }
-            Dataset::Contacts => {
-                type $T = contacts::Contact;
-                $body
-            }
-            Dataset::Transactions => {
-                type $T = transactions::Transaction;
-                $body
-            }
-            Dataset::Logins => {
-                type $T = logins::Login;
-                $body
-            }
-            Dataset::Wallets => {
-                type $T = wallets::Wallet;
-                $body
-            }
-            Dataset::GameActions => {
-                type $T = game_actions::GameAction;
-                $body
-            }
-            Dataset::Tournaments => {
-                type $T = tournaments::Tournament;
-                $body
-            }
-            Dataset::Events => {
-                type $T = events::Event;
-                $body
-            }
-            Dataset::Bets => {
-                type $T = bets::Bet;
-                $body
-            }
-            Dataset::BetSelections => {
-                type $T = bet_selections::BetSelection;
-                $body
-            }
-            Dataset::GameSessions => unreachable!("game sessions are written as game_actions"),
-        }
-    }};
-}
-pub(crate) use with_push_type;
+pub(crate) use with_row_type;
 
 /// The spec's balance kinds: wallet `type`, bet `kind`, session `balance_type`.
 pub const BALANCE_KINDS: &[&str] = &["Normal", "Prize", "Other"];

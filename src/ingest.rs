@@ -8,7 +8,7 @@
 pub mod fields;
 
 use crate::clock::Clock;
-use crate::datasets::{with_push_type, Dataset, Push};
+use crate::datasets::{with_row_type, Dataset, Push};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::timestamp::Timestamp;
@@ -95,7 +95,7 @@ pub fn ingest(
     format: BodyFormat,
     body: &[u8],
 ) -> Result<Written, ApiError> {
-    with_push_type!(dataset, T => {
+    with_row_type!(push, dataset, T => {
         let rows = parse_batch::<T>(format, body)?;
         write_batch(conn, clock, dataset, rows)
     })
