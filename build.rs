@@ -11,6 +11,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=HOURGLASS_PG_BIN");
     println!("cargo:rerun-if-env-changed=HOURGLASS_REQUIRE_PG");
     println!("cargo:rerun-if-changed=build.rs");
+    // embed_migrations! reads these at compile time.
+    println!("cargo:rerun-if-changed=migrations");
     match find_pg_bin() {
         Some(dir) => {
             println!("cargo:rustc-cfg=hourglass_pg");

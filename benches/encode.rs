@@ -1,76 +1,90 @@
 //! The pure encoders: 100,000 rows of `transactions` and `users` into CSV,
-//! JSON and NDJSON, in memory. `cargo bench --bench encode`
+//! JSON and NDJSON, in memory, as a pull hands them over (slots read from
+//! the database, turned into cells by their column kinds). Ids are UUIDs.
+//! `cargo bench --bench encode`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hourglass::datasets::transactions::Transaction;
-use hourglass::datasets::users::User;
-use hourglass::datasets::Pull;
+use hourglass::datasets::catalog::{Catalog, Shape};
+use hourglass::datasets::column::{Kind, Value as StoredValue};
+use hourglass::datasets::row::RowBuf;
+use hourglass::datasets::Dataset;
 use hourglass::encode::Encoder;
+use hourglass::ingest::{fields::Fields, parse_row};
 use hourglass::money::Money;
 use hourglass::timestamp::Timestamp;
 use hourglass::window::Format;
+use serde_json::{json, Value};
 use std::hint::black_box;
 
 const ROWS: i64 = 100_000;
 const START: i64 = 1_602_313_200_000_000;
 
-fn transactions() -> Vec<Transaction> {
+/// A UUID-shaped id, different for every `n`.
+fn uuid(n: i64) -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (n.wrapping_mul(2_654_435_761)) & 0xffff_ffff,
+        n & 0xffff,
+        n & 0xfff,
+        (n >> 12) & 0xfff,
+        n
+    )
+}
+
+fn time(micros: i64) -> String {
+    Timestamp::from_micros(micros).to_string()
+}
+
+fn transaction(i: i64) -> Value {
+    json!({"id": uuid(i), "player_id": uuid(i % 5000), "amount": Money::from_micros(i * 12_345).to_string(),
+        "currency": "EUR", "type": "Normal", "status": "Success", "payment_system": "Visa", "dir": "IN",
+        "created_at": time(START + i * 1_000_000), "invoice_id": format!("inv-{i}"),
+        "wallet_id": uuid(i % 5000), "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "ip": "10.1.2.3",
+        "requisite": "4111 **** **** 1111"})
+}
+
+fn user(i: i64) -> Value {
+    json!({"id": uuid(i), "first_name": "Ann", "last_name": "O'Neil, Jr", "gender": "f", "country": "FI",
+        "city": "Espoo", "ip": "10.1.2.3", "birthday": "1990-02-03", "registered_at": time(START),
+        "ref_code": "ref1", "traffic_source": "google", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)",
+        "is_blocked": false, "locale": "fi_FI"})
+}
+
+/// Rows of `shape` as a pull reads them, the stamp set.
+fn rows(shape: &Shape, make: fn(i64) -> Value) -> Vec<RowBuf> {
     (0..ROWS)
-        .map(|i| Transaction {
-            id: i,
-            player_id: i % 5000,
-            amount: Money::from_micros(i * 12_345),
-            currency: "EUR".into(),
-            type_: Some("Normal".into()),
-            status: Some("Success".into()),
-            payment_system: Some("Visa".into()),
-            dir: "IN".into(),
-            created_at: Timestamp::from_micros(START + i * 1_000_000),
-            updated_at: Timestamp::from_micros(START + i * 1_000_000 + 90_000_000),
-            invoice_id: Some(format!("inv-{i}")),
-            wallet_id: Some(i % 5000),
-            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)".into()),
-            ip: Some("10.1.2.3".into()),
-            requisite: Some("4111 **** **** 1111".into()),
-            comment: None,
+        .map(|i| {
+            let object = make(i);
+            let mut values = parse_row(shape, &Fields::Json(object.as_object().unwrap())).unwrap();
+            values[shape.stamp.unwrap()] = StoredValue::Int(START + i * 1_000_000);
+            RowBuf::from_values(&values)
         })
         .collect()
 }
 
-fn users() -> Vec<User> {
-    (0..ROWS)
-        .map(|i| User {
-            id: i,
-            first_name: Some("Ann".into()),
-            last_name: Some("O'Neil, Jr".into()),
-            gender: Some("f".into()),
-            country: Some("FI".into()),
-            city: Some("Espoo".into()),
-            ip: Some("10.1.2.3".into()),
-            birthday: Some("1990-02-03".into()),
-            registered_at: Timestamp::from_micros(START),
-            ref_code: Some("ref1".into()),
-            traffic_source: Some("google".into()),
-            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)".into()),
-            modified_at: Timestamp::from_micros(START + i * 1_000_000),
-            is_blocked: Some(false),
-            self_excluded: None,
-            locale: Some("fi_FI".into()),
-        })
-        .collect()
-}
-
-fn encode_all<T: Pull>(rows: &[T], format: Format) -> usize {
-    let mut encoder = Encoder::new(format, T::COLUMNS, Vec::with_capacity(32 << 20)).unwrap();
+fn encode_all(shape: &Shape, rows: &[RowBuf], format: Format) -> usize {
+    let names: Vec<&str> = shape.columns.iter().map(|c| c.name.as_ref()).collect();
+    let kinds: Vec<Kind> = shape.columns.iter().map(|c| c.kind).collect();
+    let mut encoder = Encoder::new(format, &names, Vec::with_capacity(32 << 20)).unwrap();
     for row in rows {
-        row.with_cells(|cells| encoder.write_row(cells)).unwrap();
+        encoder
+            .write_row(
+                kinds
+                    .iter()
+                    .zip(&row.slots)
+                    .map(|(kind, slot)| kind.cell(*slot, &row.text)),
+            )
+            .unwrap();
     }
     encoder.finish().unwrap().len()
 }
 
 fn bench_encoders(c: &mut Criterion) {
-    let transactions = transactions();
-    let users = users();
+    let catalog = Catalog::new(Vec::new());
+    let transactions = catalog.shape(Dataset::named("transactions"));
+    let users = catalog.shape(Dataset::named("users"));
+    let transaction_rows = rows(transactions, transaction);
+    let user_rows = rows(users, user);
     let mut group = c.benchmark_group("encode");
     group
         .throughput(Throughput::Elements(ROWS as u64))
@@ -78,10 +92,10 @@ fn bench_encoders(c: &mut Criterion) {
     for format in [Format::Csv, Format::Json, Format::Ndjson] {
         let name = format.extension();
         group.bench_function(format!("transactions/{name}"), |b| {
-            b.iter(|| black_box(encode_all(&transactions, format)))
+            b.iter(|| black_box(encode_all(transactions, &transaction_rows, format)))
         });
         group.bench_function(format!("users/{name}"), |b| {
-            b.iter(|| black_box(encode_all(&users, format)))
+            b.iter(|| black_box(encode_all(users, &user_rows, format)))
         });
     }
     group.finish();

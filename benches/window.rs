@@ -1,22 +1,24 @@
 //! The database side, without HTTP, on a real SQLite file:
 //! - a `transactions` window (query + CSV encoding),
 //! - a `game_sessions` window (session look-up + aggregation + CSV),
-//! - the write path (upsert batches of 10,000 rows).
+//! - the write path (upsert batches of 10,000 rows, already parsed).
+//!
+//! Ids are UUIDs, as operators send them.
 //!
 //! `cargo bench --bench window`; `HOURGLASS_BENCH_ROWS` sets the table size
 //! (default 1,000,000; seeding it takes a while, once per run).
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use hourglass::clock::ManualClock;
 use hourglass::config::Settings;
-use hourglass::datasets::game_actions::GameAction;
-use hourglass::datasets::transactions::Transaction;
+use hourglass::datasets::catalog::{Catalog, Shape};
 use hourglass::datasets::{export_window, Dataset};
 use hourglass::db::{self, Pools};
-use hourglass::ingest::write_batch;
+use hourglass::ingest::{fields::Fields, parse_row, write_batch, Row};
 use hourglass::money::Money;
 use hourglass::timestamp::Timestamp;
 use hourglass::window::{Format, TimeWindow};
+use serde_json::{json, Value};
 use std::hint::black_box;
 use std::io::{self, Write};
 
@@ -30,78 +32,66 @@ fn rows() -> i64 {
         .unwrap_or(1_000_000)
 }
 
-fn transaction(id: i64) -> Transaction {
-    Transaction {
-        id,
-        player_id: id % 50_000,
-        amount: Money::from_micros(id * 12_345),
-        currency: "EUR".into(),
-        type_: Some("Normal".into()),
-        status: Some("Success".into()),
-        payment_system: Some("Visa".into()),
-        dir: "IN".into(),
-        created_at: Timestamp::from_micros(START + id * 1_000),
-        updated_at: Timestamp::from_micros(0),
-        invoice_id: Some(format!("inv-{id}")),
-        wallet_id: Some(id % 50_000),
-        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)".into()),
-        ip: Some("10.1.2.3".into()),
-        requisite: Some("4111 **** **** 1111".into()),
-        comment: None,
-    }
+/// A UUID-shaped id, different for every `n` (the operator's own ids).
+fn uuid(n: i64) -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (n.wrapping_mul(2_654_435_761)) & 0xffff_ffff,
+        n & 0xffff,
+        n & 0xfff,
+        (n >> 12) & 0xfff,
+        n
+    )
+}
+
+fn time(micros: i64) -> String {
+    Timestamp::from_micros(micros).to_string()
+}
+
+fn transaction(id: i64) -> Value {
+    json!({"id": uuid(id), "player_id": uuid(id % 50_000), "amount": Money::from_micros(id * 12_345).to_string(),
+        "currency": "EUR", "type": "Normal", "status": "Success", "payment_system": "Visa", "dir": "IN",
+        "created_at": time(START + id * 1_000), "invoice_id": format!("inv-{id}"), "wallet_id": uuid(id % 50_000),
+        "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "ip": "10.1.2.3", "requisite": "4111 **** **** 1111"})
 }
 
 /// About ten actions per session, sessions spread over the whole period.
-fn action(id: i64, rows: i64) -> GameAction {
+fn action(id: i64, rows: i64) -> Value {
     let sessions = (rows / 10).max(1);
     let session = id % sessions;
-    GameAction {
-        id: format!("a{id}"),
-        session_id: format!("s{session}"),
-        player_id: session % 50_000,
-        game_code: Some("starburst".into()),
-        game_name: "Starburst".into(),
-        game_vendor: Some("NetEnt".into()),
-        currency: "EUR".into(),
-        balance_type: Some("Normal".into()),
-        action: if id % 3 == 0 { "win" } else { "bet" }.into(),
-        amount: Money::from_micros(100_000 + id % 7 * 10_000),
-        ip: None,
-        user_agent: None,
-        ref_code: None,
-        created_at: Timestamp::from_micros(
-            START + session * 36_000_000 + (id / sessions) * 60_000_000,
-        ),
-        modified_at: Timestamp::from_micros(0),
-    }
+    json!({"id": uuid(id), "session_id": uuid(session), "player_id": uuid(session % 50_000),
+        "game_code": "starburst", "game_name": "Starburst", "game_vendor": "NetEnt", "currency": "EUR",
+        "balance_type": "Normal", "action": if id % 3 == 0 { "win" } else { "bet" },
+        "amount": Money::from_micros(100_000 + id % 7 * 10_000).to_string(),
+        "created_at": time(START + session * 36_000_000 + (id / sessions) * 60_000_000)})
 }
 
-fn seeded(rows: i64) -> (tempfile::TempDir, Pools) {
+/// Validated rows, as the write path has them after parsing a body.
+fn parsed(shape: &Shape, objects: impl Iterator<Item = Value>) -> Vec<Row> {
+    objects
+        .map(|o| parse_row(shape, &Fields::Json(o.as_object().unwrap())).unwrap())
+        .collect()
+}
+
+fn seeded(rows: i64) -> (tempfile::TempDir, Pools, Catalog) {
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings::for_database(dir.path().join("bench.db").to_str().unwrap());
     let pools = db::open(&settings.database).unwrap();
     let mut conn = pools.write.get().unwrap();
+    let catalog = Catalog::load(&mut conn).unwrap();
+    let transactions = catalog.shape(Dataset::named("transactions"));
+    let actions = catalog.shape(Dataset::named("game_actions"));
     for start in (0..rows).step_by(BATCH as usize) {
         let end = (start + BATCH).min(rows);
         // Stamps one microsecond per row apart, the whole table in the window.
         let clock = ManualClock::new(Timestamp::from_micros(START + start));
-        write_batch(
-            &mut conn,
-            &clock,
-            Dataset::Transactions,
-            (start..end).map(transaction).collect(),
-        )
-        .unwrap();
-        write_batch(
-            &mut conn,
-            &clock,
-            Dataset::GameActions,
-            (start..end).map(|i| action(i, rows)).collect(),
-        )
-        .unwrap();
+        let batch = parsed(transactions, (start..end).map(transaction));
+        write_batch(&mut conn, &clock, transactions, &batch).unwrap();
+        let batch = parsed(actions, (start..end).map(|i| action(i, rows)));
+        write_batch(&mut conn, &clock, actions, &batch).unwrap();
     }
     drop(conn);
-    (dir, pools)
+    (dir, pools, catalog)
 }
 
 /// Counts bytes, as a socket would take them.
@@ -119,7 +109,8 @@ impl Write for Sink {
 
 fn bench_windows(c: &mut Criterion) {
     let rows = rows();
-    let (_dir, pools) = seeded(rows);
+    let (_dir, pools, catalog) = seeded(rows);
+    let transactions = catalog.shape(Dataset::named("transactions"));
     let mut conn = pools.read.get().unwrap();
     let all = TimeWindow::new(Timestamp::from_micros(0), Timestamp::from_micros(i64::MAX)).unwrap();
     let span = rows / 10 * 36_000_000;
@@ -138,15 +129,8 @@ fn bench_windows(c: &mut Criterion) {
             b.iter(|| {
                 let mut count = 0;
                 black_box(
-                    export_window(
-                        &mut conn,
-                        Dataset::Transactions,
-                        all,
-                        format,
-                        Sink(0),
-                        &mut count,
-                    )
-                    .unwrap(),
+                    export_window(&mut conn, transactions, all, format, Sink(0), &mut count)
+                        .unwrap(),
                 );
             })
         });
@@ -157,7 +141,7 @@ fn bench_windows(c: &mut Criterion) {
             black_box(
                 export_window(
                     &mut conn,
-                    Dataset::GameSessions,
+                    catalog.shape(Dataset::named("game_sessions")),
                     tenth,
                     Format::Csv,
                     Sink(0),
@@ -178,11 +162,14 @@ fn bench_windows(c: &mut Criterion) {
     let clock = ManualClock::new(Timestamp::now());
     let mut next = rows;
     group.bench_function("transactions/upsert 10,000", |b| {
-        b.iter(|| {
-            let batch: Vec<Transaction> = (next..next + BATCH).map(transaction).collect();
-            next += BATCH;
-            write_batch(&mut conn, &clock, Dataset::Transactions, batch).unwrap()
-        })
+        b.iter_batched(
+            || {
+                next += BATCH;
+                parsed(transactions, (next - BATCH..next).map(transaction))
+            },
+            |batch| write_batch(&mut conn, &clock, transactions, &batch).unwrap(),
+            BatchSize::PerIteration,
+        )
     });
     group.finish();
 }

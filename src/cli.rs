@@ -3,6 +3,8 @@
 use crate::auth::{self, Scopes};
 use crate::clock::SystemClock;
 use crate::config::Settings;
+use crate::datasets::catalog::Catalog;
+use crate::datasets::custom::{self, FieldType};
 use crate::datasets::Dataset;
 use crate::db::{self, DbConnection, PooledConn};
 use crate::ingest::{self, BodyFormat};
@@ -72,6 +74,11 @@ pub enum Command {
         dataset: String,
         file: PathBuf,
     },
+    /// Declare, list and retire custom player fields.
+    Fields {
+        #[command(subcommand)]
+        command: FieldsCommand,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -103,6 +110,26 @@ pub enum KeysCommand {
     List,
     /// Revoke a key by name; it stops working at once.
     Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FieldsCommand {
+    /// Declare a custom field: a trailing column in pulls, accepted on writes.
+    /// Running servers pick it up within a few seconds.
+    Add {
+        /// The dataset: users.
+        dataset: String,
+        /// Lowercase letters, digits and underscores, starting with a letter.
+        name: String,
+        /// integer, decimal (two places), string or date (YYYY-MM-DD HH:MM:SS).
+        #[arg(value_name = "TYPE")]
+        field_type: String,
+    },
+    /// List declared fields, retired ones included.
+    List,
+    /// Retire a field: it leaves pulls and writes; its stored values are kept,
+    /// and declaring it again with the same type brings them back.
+    Retire { dataset: String, name: String },
 }
 
 /// Runs the command line; errors are printed with their causes and a hint.
@@ -167,13 +194,72 @@ fn run(cli: Cli) -> CliResult {
             let body = std::fs::read(&file)
                 .map_err(|error| format!("cannot read '{}': {error}", file.display()))?;
             let mut conn = connect(&settings)?;
-            let written = ingest::ingest(&mut conn, &SystemClock, dataset, format, &body)?;
+            let catalog = Catalog::load(&mut conn)?;
+            let written = ingest::ingest(
+                &mut conn,
+                &SystemClock,
+                catalog.shape(dataset),
+                format,
+                &body,
+            )?;
             match written.stamp {
                 Some(stamp) => println!(
                     "{} row(s) written to {}, stamped {stamp}",
                     written.rows, written.dataset
                 ),
                 None => println!("0 row(s) written to {}", written.dataset),
+            }
+            Ok(())
+        }
+        Command::Fields { command } => {
+            let mut conn = connect(&settings)?;
+            let dataset_named = |name: &str| {
+                Dataset::from_name(name).ok_or_else(|| {
+                    format!(
+                        "unknown dataset '{name}': use one of {}",
+                        Dataset::names_where(|d| d.def().custom_fields)
+                    )
+                })
+            };
+            match command {
+                FieldsCommand::Add {
+                    dataset,
+                    name,
+                    field_type,
+                } => {
+                    let dataset = dataset_named(&dataset)?;
+                    let field_type: FieldType = field_type.parse()?;
+                    custom::add(&mut conn, dataset, &name, field_type, Timestamp::now())?;
+                    println!(
+                        "field '{name}' ({}) added to {}; running servers use it within a few seconds",
+                        field_type.name(),
+                        dataset.name()
+                    );
+                }
+                FieldsCommand::List => {
+                    println!(
+                        "{:<14} {:<32} {:<8} {:<20} retired",
+                        "dataset", "name", "type", "added"
+                    );
+                    for field in custom::list(&mut conn)? {
+                        let retired = field.retired_at.map_or("-".to_string(), |t| t.to_string());
+                        println!(
+                            "{:<14} {:<32} {:<8} {:<20} {retired}",
+                            field.dataset,
+                            field.name,
+                            field.field_type,
+                            field.added_at.to_string()
+                        );
+                    }
+                }
+                FieldsCommand::Retire { dataset, name } => {
+                    let dataset = dataset_named(&dataset)?;
+                    custom::retire(&mut conn, dataset, &name, Timestamp::now())?;
+                    println!(
+                        "field '{name}' retired from {}; its stored values are kept",
+                        dataset.name()
+                    );
+                }
             }
             Ok(())
         }
@@ -249,10 +335,10 @@ fn run_seed(conn: &mut DbConnection, options: SeedOptions) -> CliResult {
 fn serve(settings: Settings, demo: bool) -> CliResult {
     if demo {
         let mut conn = connect(&settings)?;
-        let empty = crate::db::schema::users::table
-            .count()
-            .get_result::<i64>(&mut conn)?
-            == 0;
+        let empty = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "NOT EXISTS (SELECT 1 FROM users)",
+        ))
+        .get_result::<bool>(&mut conn)?;
         if empty {
             run_seed(
                 &mut conn,

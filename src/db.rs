@@ -15,7 +15,6 @@ mod pg_cursor;
 pub mod schema;
 
 use crate::clock::Clock;
-use crate::money::Money;
 use crate::timestamp::Timestamp;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -343,31 +342,8 @@ macro_rules! with_backend {
 }
 pub(crate) use with_backend;
 
-/// Streams the rows of a query to `f`, row by row, in constant memory:
-/// SQLite's cursor reads one row at a time; on PostgreSQL a server-side
-/// cursor in a read-only transaction is fetched in batches (a plain query
-/// would bring the whole result into client memory first). Returns how many
-/// rows it passed on. The query is written once and expanded here for each
-/// backend (its type, `as_select()` included, depends on the backend).
-macro_rules! stream_rows {
-    ($conn:expr, $query:expr, $row:ty, $f:expr) => {
-        match $conn {
-            $crate::db::DbConnection::Sqlite(c) => {
-                use diesel::RunQueryDsl;
-                let rows = $query.load_iter::<$row, diesel::connection::DefaultLoadingMode>(c)?;
-                $crate::datasets::drain(rows, $f)
-            }
-            $crate::db::DbConnection::Postgresql(c) => {
-                $crate::db::stream_with_cursor::<$row, _>(c, $query, $f)
-            }
-        }
-    };
-}
-pub(crate) use stream_rows;
-
-/// Timestamps and amounts are both stored as BIGINT; these impls let diesel
-/// read and write them directly on every backend, so rows carry the domain
-/// types.
+/// Timestamps are stored as BIGINT; these impls let diesel read and write
+/// them directly on every backend (hourglass's own tables carry them).
 macro_rules! bigint_newtype_sql {
     ($type:ty, $from:path) => {
         impl<DB> diesel::deserialize::FromSql<BigInt, DB> for $type
@@ -414,4 +390,3 @@ macro_rules! bigint_newtype_sql {
 }
 
 bigint_newtype_sql!(Timestamp, Timestamp::from_micros);
-bigint_newtype_sql!(Money, Money::from_micros);

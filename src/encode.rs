@@ -1,6 +1,6 @@
 //! Pure row encoders: CSV, JSON (one array) and NDJSON, over any `io::Write`.
 //!
-//! A dataset hands each row over as a slice of [`Cell`]s in column order; an
+//! A dataset hands each row over as [`Cell`]s in column order; an
 //! [`Encoder`] turns that into bytes. Nothing here knows about HTTP or the
 //! database, so the encoders are benched and property-tested on their own.
 //! Both keep one reused buffer and write timestamps, integers and amounts
@@ -30,75 +30,6 @@ pub enum Cell<'a> {
     Bit(bool),
 }
 
-impl<'a> From<&'a str> for Cell<'a> {
-    fn from(value: &'a str) -> Self {
-        Cell::Text(value)
-    }
-}
-
-impl<'a> From<&'a String> for Cell<'a> {
-    fn from(value: &'a String) -> Self {
-        Cell::Text(value)
-    }
-}
-
-impl From<i64> for Cell<'_> {
-    fn from(value: i64) -> Self {
-        Cell::Int(value)
-    }
-}
-
-impl From<Money> for Cell<'_> {
-    fn from(value: Money) -> Self {
-        Cell::Money(value)
-    }
-}
-
-impl From<Timestamp> for Cell<'_> {
-    fn from(value: Timestamp) -> Self {
-        Cell::Time(value)
-    }
-}
-
-impl From<bool> for Cell<'_> {
-    fn from(value: bool) -> Self {
-        Cell::Bool(value)
-    }
-}
-
-impl<'a, T> From<&'a Option<T>> for Cell<'a>
-where
-    &'a T: Into<Cell<'a>>,
-{
-    fn from(value: &'a Option<T>) -> Self {
-        value.as_ref().map_or(Cell::Null, Into::into)
-    }
-}
-
-impl<'a> From<&'a i64> for Cell<'a> {
-    fn from(value: &'a i64) -> Self {
-        Cell::Int(*value)
-    }
-}
-
-impl<'a> From<&'a Money> for Cell<'a> {
-    fn from(value: &'a Money) -> Self {
-        Cell::Money(*value)
-    }
-}
-
-impl<'a> From<&'a Timestamp> for Cell<'a> {
-    fn from(value: &'a Timestamp) -> Self {
-        Cell::Time(*value)
-    }
-}
-
-impl<'a> From<&'a bool> for Cell<'a> {
-    fn from(value: &'a bool) -> Self {
-        Cell::Bool(*value)
-    }
-}
-
 /// Bytes an encoder gathers before it hands them to its writer: large enough
 /// to amortise a channel send, small enough to stay cache-friendly.
 pub const CHUNK_SIZE: usize = 64 * 1024;
@@ -115,7 +46,7 @@ pub enum Encoder<W: Write> {
 
 impl<W: Write> Encoder<W> {
     /// Starts the output: the CSV header row, or the opening `[`.
-    pub fn new(format: Format, columns: &'static [&'static str], out: W) -> io::Result<Self> {
+    pub fn new(format: Format, columns: &[&str], out: W) -> io::Result<Self> {
         Ok(match format {
             Format::Csv => Encoder::Csv(csv::CsvEncoder::new(columns, out)?),
             Format::Json => Encoder::Json(json::JsonEncoder::new(columns, out, true)),
@@ -125,7 +56,7 @@ impl<W: Write> Encoder<W> {
 
     /// Writes one row; `cells` are in the order of the columns given to `new`.
     #[inline]
-    pub fn write_row(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
+    pub fn write_row<'c>(&mut self, cells: impl IntoIterator<Item = Cell<'c>>) -> io::Result<()> {
         match self {
             Encoder::Csv(encoder) => encoder.write_row(cells),
             Encoder::Json(encoder) => encoder.write_row(cells),
@@ -189,7 +120,7 @@ mod tests {
     fn encode(format: Format, rows: &[Vec<Cell<'_>>]) -> String {
         let mut encoder = Encoder::new(format, COLUMNS, Vec::new()).unwrap();
         for row in rows {
-            encoder.write_row(row).unwrap();
+            encoder.write_row(row.iter().copied()).unwrap();
         }
         String::from_utf8(encoder.finish().unwrap()).unwrap()
     }

@@ -8,13 +8,15 @@
 pub mod fields;
 
 use crate::clock::Clock;
-use crate::datasets::{with_row_type, Dataset, Push};
+use crate::datasets::catalog::Shape;
+use crate::datasets::column::Value;
+use crate::datasets::sql;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::timestamp::Timestamp;
 use fields::{FieldError, Fields};
 use serde::de::{DeserializeSeed, Error as _, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Map;
 use std::fmt;
 
 /// How a batch is encoded.
@@ -86,41 +88,44 @@ fn serialize_stamp<S: serde::Serializer>(
     }
 }
 
-/// Reads a whole batch for `dataset`, validates it, and writes it in one
-/// transaction. `dataset` must be pushable.
+/// One validated row: a value for each column of its dataset's [`Shape`],
+/// in column order (the stamp's slot is filled when it is written).
+pub type Row = Vec<Value>;
+
+/// Reads a whole batch for `shape`'s dataset, validates it, and writes it
+/// in one transaction. The dataset must be pushable.
 pub fn ingest(
     conn: &mut DbConnection,
     clock: &dyn Clock,
-    dataset: Dataset,
+    shape: &Shape,
     format: BodyFormat,
     body: &[u8],
 ) -> Result<Written, ApiError> {
-    with_row_type!(push, dataset, T => {
-        let rows = parse_batch::<T>(format, body)?;
-        write_batch(conn, clock, dataset, rows)
-    })
+    let rows = parse_batch(shape, format, body)?;
+    write_batch(conn, clock, shape, &rows)
 }
 
 /// Writes already validated rows: one transaction, one stamp.
-pub fn write_batch<T: Push>(
+pub fn write_batch(
     conn: &mut DbConnection,
     clock: &dyn Clock,
-    dataset: Dataset,
-    mut rows: Vec<T>,
+    shape: &Shape,
+    rows: &[Row],
 ) -> Result<Written, ApiError> {
+    let dataset = shape.dataset.name();
     if rows.is_empty() {
         return Ok(Written {
-            dataset: dataset.name(),
+            dataset,
             rows: 0,
             stamp: None,
         });
     }
     let stamp = db::write_transaction(conn, clock, |conn, stamp| {
-        T::upsert(conn, &mut rows, stamp)?;
+        sql::upsert(conn, shape, rows, stamp)?;
         Ok::<_, ApiError>(stamp)
     })?;
     Ok(Written {
-        dataset: dataset.name(),
+        dataset,
         rows: rows.len(),
         stamp: Some(stamp),
     })
@@ -128,15 +133,32 @@ pub fn write_batch<T: Push>(
 
 /// Parses and validates every row of a batch, or says what is wrong with the
 /// first bad one (rows are numbered from 1, not counting a CSV header).
-pub fn parse_batch<T: Push>(format: BodyFormat, body: &[u8]) -> Result<Vec<T>, ApiError> {
+pub fn parse_batch(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec<Row>, ApiError> {
     // Spreadsheets save "CSV UTF-8" with a byte-order mark, which would
     // otherwise become part of the first column's name.
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     match format {
-        BodyFormat::Csv => parse_csv(body),
-        BodyFormat::Json if first_byte(body) == Some(b'[') => parse_json_array(body),
-        BodyFormat::Json | BodyFormat::Ndjson => parse_json_objects(body),
+        BodyFormat::Csv => parse_csv(shape, body),
+        BodyFormat::Json if first_byte(body) == Some(b'[') => parse_json_array(shape, body),
+        BodyFormat::Json | BodyFormat::Ndjson => parse_json_objects(shape, body),
     }
+}
+
+/// Reads one row from its fields, every column by its kind.
+pub fn parse_row(shape: &Shape, fields: &Fields<'_>) -> Result<Row, FieldError> {
+    shape
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(index, column)| {
+            if Some(index) == shape.stamp {
+                return Ok(Value::Null);
+            }
+            column
+                .parse(fields.raw(index, &column.name))
+                .map_err(|reason| FieldError::new(&column.name, reason))
+        })
+        .collect()
 }
 
 fn first_byte(body: &[u8]) -> Option<u8> {
@@ -152,39 +174,44 @@ fn row_error(row: usize, error: FieldError) -> ApiError {
 }
 
 /// Refuses columns the dataset does not have, and the stamp column, which is
-/// hourglass's to set.
-fn check_column<T: Push>(name: &str) -> Result<(), FieldError> {
-    if name == T::STAMP {
-        Err(FieldError::new(
+/// hourglass's to set. Returns the column's index.
+fn check_column(shape: &Shape, name: &str) -> Result<usize, FieldError> {
+    match shape.column_index(name) {
+        Some(index) if Some(index) == shape.stamp => Err(FieldError::new(
             name,
             "is stamped by hourglass on every write; leave it out",
-        ))
-    } else if T::COLUMNS.contains(&name) {
-        Ok(())
-    } else {
-        let accepted: Vec<&str> = T::COLUMNS
-            .iter()
-            .copied()
-            .filter(|c| *c != T::STAMP)
-            .collect();
-        Err(FieldError::new(
-            name,
-            format!(
-                "is not a column here; the columns are: {}",
-                accepted.join(", ")
-            ),
-        ))
+        )),
+        Some(index) => Ok(index),
+        None => {
+            let accepted: Vec<&str> = shape
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != shape.stamp)
+                .map(|(_, c)| c.name.as_ref())
+                .collect();
+            Err(FieldError::new(
+                name,
+                format!(
+                    "is not a column here; the columns are: {}",
+                    accepted.join(", ")
+                ),
+            ))
+        }
     }
 }
 
-fn row_from_object<T: Push>(object: &Map<String, Value>) -> Result<T, FieldError> {
+fn row_from_object(
+    shape: &Shape,
+    object: &Map<String, serde_json::Value>,
+) -> Result<Row, FieldError> {
     for name in object.keys() {
-        check_column::<T>(name)?;
+        check_column(shape, name)?;
     }
-    T::from_fields(&Fields::Json(object))
+    parse_row(shape, &Fields::Json(object))
 }
 
-fn parse_csv<T: Push>(body: &[u8]) -> Result<Vec<T>, ApiError> {
+fn parse_csv(shape: &Shape, body: &[u8]) -> Result<Vec<Row>, ApiError> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(body);
     let headers = reader
         .headers()
@@ -192,8 +219,15 @@ fn parse_csv<T: Push>(body: &[u8]) -> Result<Vec<T>, ApiError> {
             ApiError::MalformedBody(format!("cannot read the CSV header row: {error}"))
         })?
         .clone();
-    for name in headers.iter() {
-        check_column::<T>(name).map_err(|error| row_error(0, error))?;
+    let mut positions = vec![None; shape.columns.len()];
+    for (position, name) in headers.iter().enumerate() {
+        let index = check_column(shape, name).map_err(|error| row_error(0, error))?;
+        if positions[index].replace(position).is_some() {
+            return Err(row_error(
+                0,
+                FieldError::new(name, "is in the header row twice"),
+            ));
+        }
     }
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -203,10 +237,10 @@ fn parse_csv<T: Push>(body: &[u8]) -> Result<Vec<T>, ApiError> {
             Ok(false) => return Ok(rows),
             Ok(true) => {
                 let fields = Fields::Csv {
-                    headers: &headers,
                     record: &record,
+                    positions: &positions,
                 };
-                rows.push(T::from_fields(&fields).map_err(|error| row_error(row, error))?);
+                rows.push(parse_row(shape, &fields).map_err(|error| row_error(row, error))?);
             }
             Err(error) => {
                 return Err(ApiError::MalformedBody(format!(
@@ -217,26 +251,28 @@ fn parse_csv<T: Push>(body: &[u8]) -> Result<Vec<T>, ApiError> {
     }
 }
 
-fn parse_json_objects<T: Push>(body: &[u8]) -> Result<Vec<T>, ApiError> {
+fn parse_json_objects(shape: &Shape, body: &[u8]) -> Result<Vec<Row>, ApiError> {
     let mut rows = Vec::new();
-    for object in serde_json::Deserializer::from_slice(body).into_iter::<Map<String, Value>>() {
+    for object in
+        serde_json::Deserializer::from_slice(body).into_iter::<Map<String, serde_json::Value>>()
+    {
         let row = rows.len() + 1;
         let object = object.map_err(|error| {
             ApiError::MalformedBody(format!("row {row} is not a JSON object: {error}"))
         })?;
-        rows.push(row_from_object(&object).map_err(|error| row_error(row, error))?);
+        rows.push(row_from_object(shape, &object).map_err(|error| row_error(row, error))?);
     }
     Ok(rows)
 }
 
 /// Reads a JSON array element by element, converting each object to a row as
 /// it goes, so the parsed JSON of the whole batch is never held at once.
-fn parse_json_array<T: Push>(body: &[u8]) -> Result<Vec<T>, ApiError> {
+fn parse_json_array(shape: &Shape, body: &[u8]) -> Result<Vec<Row>, ApiError> {
     let mut bad_row = None;
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let parsed = RowsSeed::<T> {
+    let parsed = RowsSeed {
+        shape,
         bad_row: &mut bad_row,
-        rows: std::marker::PhantomData,
     }
     .deserialize(&mut deserializer)
     .and_then(|rows| deserializer.end().map(|()| rows));
@@ -249,30 +285,33 @@ fn parse_json_array<T: Push>(body: &[u8]) -> Result<Vec<T>, ApiError> {
     }
 }
 
-struct RowsSeed<'a, T> {
+struct RowsSeed<'a> {
+    shape: &'a Shape,
     bad_row: &'a mut Option<(usize, FieldError)>,
-    rows: std::marker::PhantomData<T>,
 }
 
-impl<'de, T: Push> DeserializeSeed<'de> for RowsSeed<'_, T> {
-    type Value = Vec<T>;
+impl<'de> DeserializeSeed<'de> for RowsSeed<'_> {
+    type Value = Vec<Row>;
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Vec<T>, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Vec<Row>, D::Error> {
         deserializer.deserialize_seq(self)
     }
 }
 
-impl<'de, T: Push> Visitor<'de> for RowsSeed<'_, T> {
-    type Value = Vec<T>;
+impl<'de> Visitor<'de> for RowsSeed<'_> {
+    type Value = Vec<Row>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of objects")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Row>, A::Error> {
         let mut rows = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(object) = seq.next_element::<Map<String, Value>>()? {
-            match row_from_object(&object) {
+        while let Some(object) = seq.next_element::<Map<String, serde_json::Value>>()? {
+            match row_from_object(self.shape, &object) {
                 Ok(row) => rows.push(row),
                 Err(error) => {
                     *self.bad_row = Some((rows.len() + 1, error));
@@ -287,23 +326,37 @@ impl<'de, T: Push> Visitor<'de> for RowsSeed<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::datasets::transactions::Transaction;
+    use crate::datasets::catalog::Catalog;
+    use crate::datasets::Dataset;
 
-    const GOOD: &str = r#"{"id": 1, "player_id": 7, "amount": 12.345678, "currency": "EUR", "dir": "in", "type": "cash back", "created_at": "2020-10-10 07:00:00"}"#;
+    const GOOD: &str = r#"{"id": 1, "player_id": "p-7", "amount": 12.345678, "currency": "EUR", "dir": "in", "type": "cash back", "created_at": "2020-10-10 07:00:00"}"#;
+
+    fn parse(dataset: &str, format: BodyFormat, body: &str) -> Result<Vec<Row>, ApiError> {
+        let catalog = Catalog::new(Vec::new());
+        parse_batch(
+            catalog.shape(Dataset::named(dataset)),
+            format,
+            body.as_bytes(),
+        )
+    }
 
     #[test]
     fn json_numbers_are_read_exactly_and_enums_canonicalised() {
-        let rows: Vec<Transaction> =
-            parse_batch(BodyFormat::Json, format!("[{GOOD}]").as_bytes()).unwrap();
-        assert_eq!(rows[0].amount.to_string(), "12.345678");
-        assert_eq!(rows[0].dir, "IN");
-        assert_eq!(rows[0].type_.as_deref(), Some("Cash back"));
+        let rows = parse("transactions", BodyFormat::Json, &format!("[{GOOD}]")).unwrap();
+        assert_eq!(
+            rows[0][0],
+            Value::Text("1".into()),
+            "a numeric id is kept as its digits"
+        );
+        assert_eq!(rows[0][2], Value::Int(12_345_678));
+        assert_eq!(rows[0][7], Value::Text("IN".into()));
+        assert_eq!(rows[0][4], Value::Text("Cash back".into()));
     }
 
     #[test]
     fn the_first_bad_row_is_named() {
         let body = format!("[{GOOD}, {}]", GOOD.replace("12.345678", "\"12,5\""));
-        match parse_batch::<Transaction>(BodyFormat::Json, body.as_bytes()) {
+        match parse("transactions", BodyFormat::Json, &body) {
             Err(ApiError::InvalidRow { row: 2, field, .. }) => assert_eq!(field, "amount"),
             other => panic!("{other:?}"),
         }
@@ -311,7 +364,7 @@ mod tests {
             "\"id\": 1",
             "\"updated_at\": \"2020-10-10 07:00:00\", \"id\": 1",
         );
-        match parse_batch::<Transaction>(BodyFormat::Ndjson, body.as_bytes()) {
+        match parse("transactions", BodyFormat::Ndjson, &body) {
             Err(ApiError::InvalidRow {
                 row: 1,
                 field,
@@ -326,11 +379,26 @@ mod tests {
 
     #[test]
     fn csv_reads_booleans_as_words_or_digits() {
-        use crate::datasets::logins::Login;
         // As a spreadsheet saves it: a byte-order mark and CRLF line ends.
         let body = "\u{feff}id,player_id,created_at,is_success\r\n1,7,2020-10-10 07:00:00,1\r\n2,7,2020-10-10 07:00:00,false\r\n3,7,2020-10-10 07:00:00,\r\n";
-        let rows: Vec<Login> = parse_batch(BodyFormat::Csv, body.as_bytes()).unwrap();
-        let flags: Vec<_> = rows.iter().map(|r| r.is_success).collect();
-        assert_eq!(flags, [Some(true), Some(false), None]);
+        let rows = parse("logins", BodyFormat::Csv, body).unwrap();
+        let flags: Vec<_> = rows.iter().map(|r| r[8].clone()).collect();
+        assert_eq!(flags, [Value::Bool(true), Value::Bool(false), Value::Null]);
+    }
+
+    #[test]
+    fn a_csv_column_given_twice_is_refused() {
+        let body = "id,player_id,id,created_at\n1,7,2,2020-10-10 07:00:00\n";
+        match parse("logins", BodyFormat::Csv, body) {
+            Err(ApiError::InvalidRow {
+                row: 0,
+                field,
+                reason,
+            }) => {
+                assert_eq!(field, "id");
+                assert!(reason.contains("twice"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -14,8 +14,6 @@ pub const SCALE: u32 = 6;
 const UNIT: i64 = 10i64.pow(SCALE);
 
 /// An exact decimal with six places, stored as millionths.
-#[derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
-#[diesel(sql_type = diesel::sql_types::BigInt)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Money(i64);
 

@@ -3,6 +3,7 @@
 //! | method | path              | handler        | key scope |
 //! |--------|-------------------|----------------|-----------|
 //! | GET    | `/health`         | [`health`]     | none      |
+//! | GET    | `/api/schema`     | [`schema::schema`] | read  |
 //! | GET    | `/api/{dataset}`  | [`pull::pull`] | read      |
 //! | POST   | `/api/{dataset}`  | [`push::push`] | write     |
 //!
@@ -15,6 +16,7 @@
 mod health;
 mod pull;
 mod push;
+mod schema;
 
 use crate::error::ApiError;
 use actix_web::dev::Service;
@@ -35,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         Ok(response)
                     }
                 })
+                .route("/schema", web::get().to(schema::schema))
                 .route("/{dataset}", web::get().to(pull::pull))
                 .route("/{dataset}", web::post().to(push::push)),
         )

@@ -10,16 +10,16 @@
 //! options always produce the same rows.
 
 use crate::clock::ManualClock;
-use crate::datasets::{
-    bet_selections::BetSelection, bets::Bet, contacts::Contact, events::Event,
-    game_actions::GameAction, logins::Login, tournaments::Tournament, transactions::Transaction,
-    users::User, wallets::Wallet, Dataset, Push,
-};
+use crate::datasets::catalog::Catalog;
+use crate::datasets::Dataset;
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::ingest::write_batch;
+use crate::ingest::fields::{FieldError, Fields};
+use crate::ingest::{parse_row, write_batch, Row};
 use crate::money::Money;
 use crate::timestamp::Timestamp;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 const MINUTE: i64 = 60_000_000;
 const HOUR: i64 = 60 * MINUTE;
@@ -43,141 +43,69 @@ pub struct SeedSummary {
     pub batches: usize,
 }
 
-/// One simulated write.
-enum Row {
-    User(User),
-    Contact(Contact),
-    Transaction(Transaction),
-    Login(Login),
-    Wallet(Wallet),
-    Action(GameAction),
-    Tournament(Tournament),
-    Event(Event),
-    Bet(Bet),
-    Selection(BetSelection),
-}
+/// One simulated write: a row of a dataset, as a platform would send it.
+type Write = (&'static str, Value);
+
+/// Parents before children, so a puller of one minute sees a bet's event no
+/// later than the bet.
+const WRITE_ORDER: &[&str] = &[
+    "tournaments",
+    "events",
+    "users",
+    "contacts",
+    "wallets",
+    "logins",
+    "transactions",
+    "game_actions",
+    "bets",
+    "bet_selections",
+];
 
 /// Writes the simulated period. Rows are generated first (a few hundred
 /// bytes each: this is a seed, not an export), sorted by time, and written
-/// one minute at a time, each minute's rows of a dataset in one batch.
+/// one minute at a time, each minute's rows of a dataset in one batch. Every
+/// row goes through the same validation as a written one.
 pub fn seed(conn: &mut DbConnection, options: SeedOptions) -> Result<SeedSummary, ApiError> {
-    let mut rows = generate(options);
-    rows.sort_by_key(|(at, _)| *at);
+    let catalog = Catalog::load(conn)?;
+    let mut writes = generate(options);
+    writes.sort_by_key(|(at, _)| *at);
     let clock = ManualClock::new(options.until);
     let mut summary = SeedSummary::default();
-    let mut pending = Pending::default();
+    let mut pending: BTreeMap<usize, Vec<Row>> = BTreeMap::new();
     let mut minute = None;
-    for (at, row) in rows {
+    let mut flush = |pending: &mut BTreeMap<usize, Vec<Row>>, conn: &mut DbConnection| {
+        for (order, rows) in std::mem::take(pending) {
+            let shape = catalog.shape(Dataset::named(WRITE_ORDER[order]));
+            summary.rows += write_batch(conn, &clock, shape, &rows)?.rows;
+            summary.batches += 1;
+        }
+        Ok::<_, ApiError>(())
+    };
+    for (at, (dataset, object)) in writes {
         let this_minute = at.as_micros().div_euclid(MINUTE);
         if minute != Some(this_minute) {
-            summary = pending.flush(conn, &clock, summary)?;
+            flush(&mut pending, conn)?;
             minute = Some(this_minute);
             clock.set(at);
         }
-        pending.push(row);
+        let order = WRITE_ORDER
+            .iter()
+            .position(|d| *d == dataset)
+            .expect("the seed writes known datasets");
+        let shape = catalog.shape(Dataset::named(dataset));
+        let object = object.as_object().expect("seed rows are objects");
+        let row =
+            parse_row(shape, &Fields::Json(object)).map_err(|FieldError { field, reason }| {
+                ApiError::InvalidRow {
+                    row: 0,
+                    field: format!("{dataset}.{field}"),
+                    reason,
+                }
+            })?;
+        pending.entry(order).or_default().push(row);
     }
-    pending.flush(conn, &clock, summary)
-}
-
-#[derive(Default)]
-struct Pending {
-    users: Vec<User>,
-    contacts: Vec<Contact>,
-    transactions: Vec<Transaction>,
-    logins: Vec<Login>,
-    wallets: Vec<Wallet>,
-    actions: Vec<GameAction>,
-    tournaments: Vec<Tournament>,
-    events: Vec<Event>,
-    bets: Vec<Bet>,
-    selections: Vec<BetSelection>,
-}
-
-impl Pending {
-    fn push(&mut self, row: Row) {
-        match row {
-            Row::User(r) => self.users.push(r),
-            Row::Contact(r) => self.contacts.push(r),
-            Row::Transaction(r) => self.transactions.push(r),
-            Row::Login(r) => self.logins.push(r),
-            Row::Wallet(r) => self.wallets.push(r),
-            Row::Action(r) => self.actions.push(r),
-            Row::Tournament(r) => self.tournaments.push(r),
-            Row::Event(r) => self.events.push(r),
-            Row::Bet(r) => self.bets.push(r),
-            Row::Selection(r) => self.selections.push(r),
-        }
-    }
-
-    fn flush(
-        &mut self,
-        conn: &mut DbConnection,
-        clock: &ManualClock,
-        mut summary: SeedSummary,
-    ) -> Result<SeedSummary, ApiError> {
-        fn write<T: Push>(
-            conn: &mut DbConnection,
-            clock: &ManualClock,
-            dataset: Dataset,
-            rows: &mut Vec<T>,
-            summary: &mut SeedSummary,
-        ) -> Result<(), ApiError> {
-            if !rows.is_empty() {
-                summary.rows += write_batch(conn, clock, dataset, std::mem::take(rows))?.rows;
-                summary.batches += 1;
-            }
-            Ok(())
-        }
-        // Parents before children, so a puller of one minute sees a bet's
-        // event no later than the bet.
-        write(
-            conn,
-            clock,
-            Dataset::Tournaments,
-            &mut self.tournaments,
-            &mut summary,
-        )?;
-        write(conn, clock, Dataset::Events, &mut self.events, &mut summary)?;
-        write(conn, clock, Dataset::Users, &mut self.users, &mut summary)?;
-        write(
-            conn,
-            clock,
-            Dataset::Contacts,
-            &mut self.contacts,
-            &mut summary,
-        )?;
-        write(
-            conn,
-            clock,
-            Dataset::Wallets,
-            &mut self.wallets,
-            &mut summary,
-        )?;
-        write(conn, clock, Dataset::Logins, &mut self.logins, &mut summary)?;
-        write(
-            conn,
-            clock,
-            Dataset::Transactions,
-            &mut self.transactions,
-            &mut summary,
-        )?;
-        write(
-            conn,
-            clock,
-            Dataset::GameActions,
-            &mut self.actions,
-            &mut summary,
-        )?;
-        write(conn, clock, Dataset::Bets, &mut self.bets, &mut summary)?;
-        write(
-            conn,
-            clock,
-            Dataset::BetSelections,
-            &mut self.selections,
-            &mut summary,
-        )?;
-        Ok(summary)
-    }
+    flush(&mut pending, conn)?;
+    Ok(summary)
 }
 
 const COUNTRIES: &[(&str, &str, &str)] = &[
@@ -200,51 +128,59 @@ fn cents(amount: i64) -> Money {
     Money::from_micros(amount * 10_000)
 }
 
-fn generate(options: SeedOptions) -> Vec<(Timestamp, Row)> {
+fn time(micros: i64) -> String {
+    Timestamp::from_micros(micros).to_string()
+}
+
+/// A later version of `row`: the same row with `changes` applied.
+fn changed(row: &Value, changes: Value) -> Value {
+    let mut row = row.clone();
+    for (name, value) in changes.as_object().expect("changes are an object") {
+        row[name] = value.clone();
+    }
+    row
+}
+
+fn generate(options: SeedOptions) -> Vec<(Timestamp, Write)> {
     let mut rng = fastrand::Rng::with_seed(options.seed);
     let end = options.until.as_micros();
     let start = end - i64::from(options.days.max(1)) * DAY;
     let at = |micros: i64| Timestamp::from_micros(micros.min(end - 1));
-    let mut rows = Vec::new();
+    let mut rows: Vec<(Timestamp, Write)> = Vec::new();
 
     // The sportsbook: tournaments and their events across the period.
     let mut events = Vec::new();
     for t in 0..(8 + options.days as i64 * 2) {
         let (sport_id, sport_name) = SPORTS[rng.usize(..SPORTS.len())];
         let opens = start + rng.i64(0..(end - start) / 2);
-        let tournament = Tournament {
-            id: t + 1,
-            name: format!("{sport_name} Cup {}", t + 1),
-            sport_id: Some(sport_id.into()),
-            sport_name: Some(sport_name.into()),
-            country_code: Some(COUNTRIES[rng.usize(..COUNTRIES.len())].0.into()),
-            date_start: Timestamp::from_micros(opens),
-            date_end: Some(Timestamp::from_micros(opens + 14 * DAY)),
-            modified_at: Timestamp::from_micros(0),
-        };
-        rows.push((at(opens), Row::Tournament(tournament)));
+        let tournament = json!({
+            "id": format!("t{}", t + 1),
+            "name": format!("{sport_name} Cup {}", t + 1),
+            "sport_id": sport_id,
+            "sport_name": sport_name,
+            "country_code": COUNTRIES[rng.usize(..COUNTRIES.len())].0,
+            "dateStart": time(opens),
+            "dateEnd": time(opens + 14 * DAY),
+        });
+        rows.push((at(opens), ("tournaments", tournament)));
         for e in 0..10 {
-            let id = t * 100 + e + 1;
+            let id = format!("e{}", t * 100 + e + 1);
             let kickoff = opens + rng.i64(HOUR..(end - opens).max(2 * HOUR));
-            let event = Event {
-                id,
-                tournament_id: t + 1,
-                title: format!("Team {} v Team {}", rng.u32(1..40), rng.u32(40..80)),
-                status: "scheduled".into(),
-                start_time: Timestamp::from_micros(kickoff),
-                end_time: Some(Timestamp::from_micros(kickoff + 2 * HOUR)),
-                type_: "match".into(),
-                modified_at: Timestamp::from_micros(0),
-            };
-            rows.push((at(opens), Row::Event(event.clone())));
+            let event = json!({
+                "id": id,
+                "tournament_id": format!("t{}", t + 1),
+                "title": format!("Team {} v Team {}", rng.u32(1..40), rng.u32(40..80)),
+                "status": "scheduled",
+                "startTime": time(kickoff),
+                "endTime": time(kickoff + 2 * HOUR),
+                "type": "match",
+            });
+            rows.push((at(opens), ("events", event.clone())));
             rows.push((
                 at(kickoff + 2 * HOUR),
-                Row::Event(Event {
-                    status: "finished".into(),
-                    ..event.clone()
-                }),
+                ("events", changed(&event, json!({"status": "finished"}))),
             ));
-            events.push(event);
+            events.push((id, kickoff));
         }
     }
 
@@ -254,83 +190,68 @@ fn generate(options: SeedOptions) -> Vec<(Timestamp, Row)> {
         next_id
     };
     for p in 0..i64::from(options.players) {
-        let player_id = p + 1;
+        let player_id = (p + 1).to_string();
         let registered = start + rng.i64(0..(end - start) * 3 / 4);
         let (country, city, locale) = COUNTRIES[rng.usize(..COUNTRIES.len())];
-        let user = User {
-            id: player_id,
-            first_name: Some(format!("Player{player_id}")),
-            last_name: Some(
-                ["Smith", "Virtanen", "Silva", "Müller", "O'Brien"][rng.usize(..5)].into(),
-            ),
-            gender: Some(["m", "f"][rng.usize(..2)].into()),
-            country: Some(country.into()),
-            city: Some(city.into()),
-            ip: Some(format!(
-                "10.{}.{}.{}",
-                rng.u8(..),
-                rng.u8(..),
-                rng.u8(1..255)
-            )),
-            birthday: Some(format!(
-                "{}-{:02}-{:02}",
-                rng.i32(1950..2004),
-                rng.u32(1..13),
-                rng.u32(1..29)
-            )),
-            registered_at: Timestamp::from_micros(registered),
-            ref_code: Some(format!("ref{}", rng.u32(100..120))),
-            traffic_source: Some(["google", "affiliate", "direct"][rng.usize(..3)].into()),
-            user_agent: Some(AGENT.into()),
-            modified_at: Timestamp::from_micros(0),
-            is_blocked: Some(false),
-            self_excluded: Some(false),
-            locale: Some(locale.into()),
-        };
-        rows.push((at(registered), Row::User(user.clone())));
-        let contact = Contact {
-            player_id,
-            email: Some(format!("player{player_id}@example.com")),
-            email_confirmed_at: None,
-            email_subscribe: Some(rng.bool()),
-            phone: Some(format!("+3585{:08}", rng.u32(..100_000_000))),
-            phone_subscribe: Some(rng.bool()),
-            phone_confirmed_at: None,
-            push_token: None,
-            created_at: Timestamp::from_micros(registered),
-            modified_at: Timestamp::from_micros(0),
-        };
-        rows.push((at(registered), Row::Contact(contact.clone())));
+        let ip = format!("10.{}.{}.{}", rng.u8(..), rng.u8(..), rng.u8(1..255));
+        let ref_code = format!("ref{}", rng.u32(100..120));
+        let traffic_source = ["google", "affiliate", "direct"][rng.usize(..3)];
+        let user = json!({
+            "id": player_id,
+            "first_name": format!("Player{player_id}"),
+            "last_name": (["Smith", "Virtanen", "Silva", "Müller", "O'Brien"][rng.usize(..5)]),
+            "gender": (["m", "f"][rng.usize(..2)]),
+            "country": country,
+            "city": city,
+            "ip": ip,
+            "birthday": format!("{}-{:02}-{:02}", rng.i32(1950..2004), rng.u32(1..13), rng.u32(1..29)),
+            "registered_at": time(registered),
+            "ref_code": ref_code,
+            "traffic_source": traffic_source,
+            "user_agent": AGENT,
+            "is_blocked": false,
+            "self_excluded": false,
+            "locale": locale,
+        });
+        rows.push((at(registered), ("users", user.clone())));
+        let contact = json!({
+            "player_id": player_id,
+            "email": format!("player{player_id}@example.com"),
+            "email_subscribe": rng.bool(),
+            "phone": format!("+3585{:08}", rng.u32(..100_000_000)),
+            "phone_subscribe": rng.bool(),
+            "created_at": time(registered),
+        });
+        rows.push((at(registered), ("contacts", contact.clone())));
         let confirmed = registered + rng.i64(MINUTE..HOUR);
         rows.push((
             at(confirmed),
-            Row::Contact(Contact {
-                email_confirmed_at: Some(Timestamp::from_micros(confirmed)),
-                ..contact
-            }),
+            (
+                "contacts",
+                changed(&contact, json!({"email_confirmed_at": time(confirmed)})),
+            ),
         ));
         if rng.u32(..50) == 0 {
             let blocked = registered + rng.i64(HOUR..DAY);
             rows.push((
                 at(blocked),
-                Row::User(User {
-                    is_blocked: Some(true),
-                    ..user.clone()
-                }),
+                ("users", changed(&user, json!({"is_blocked": true}))),
             ));
         }
 
         let currency = if country == "BR" { "BRL" } else { "EUR" };
-        let mut wallet = Wallet {
-            id: player_id,
-            player_id,
-            type_: "Normal".into(),
-            balance: Money::ZERO,
-            currency: currency.into(),
-            created_at: Timestamp::from_micros(registered),
-            modified_at: Timestamp::from_micros(0),
+        let mut balance = Money::ZERO;
+        let wallet = |balance: Money| {
+            json!({
+                "id": format!("w{player_id}"),
+                "player_id": player_id,
+                "type": "Normal",
+                "balance": balance.to_string(),
+                "currency": currency,
+                "created_at": time(registered),
+            })
         };
-        rows.push((at(registered), Row::Wallet(wallet.clone())));
+        rows.push((at(registered), ("wallets", wallet(balance))));
 
         // Visits: a login, then perhaps a deposit, a game session, a bet.
         let mut visit = registered + rng.i64(0..HOUR);
@@ -338,55 +259,54 @@ fn generate(options: SeedOptions) -> Vec<(Timestamp, Row)> {
             let success = rng.u32(..10) > 0;
             rows.push((
                 at(visit),
-                Row::Login(Login {
-                    id: fresh_id(),
-                    player_id,
-                    ip: user.ip.clone(),
-                    created_at: Timestamp::from_micros(visit),
-                    ref_code: user.ref_code.clone(),
-                    traffic_source: user.traffic_source.clone(),
-                    user_agent: Some(AGENT.into()),
-                    host: Some("casino.example.com".into()),
-                    is_success: Some(success),
-                    fail_reason: (!success).then(|| "wrong password".into()),
-                    modified_at: Timestamp::from_micros(0),
-                }),
+                (
+                    "logins",
+                    json!({
+                        "id": fresh_id().to_string(),
+                        "player_id": player_id,
+                        "ip": ip,
+                        "created_at": time(visit),
+                        "ref_code": ref_code,
+                        "traffic_source": traffic_source,
+                        "user_agent": AGENT,
+                        "host": "casino.example.com",
+                        "is_success": u8::from(success),
+                        "fail_reason": (!success).then_some("wrong password"),
+                    }),
+                ),
             ));
             let mut now = visit + rng.i64(10_000_000..MINUTE);
-            if success && (wallet.balance < cents(500) || rng.u32(..4) == 0) {
+            if success && (balance < cents(500) || rng.u32(..4) == 0) {
                 let amount = cents(rng.i64(10..50) * 500);
-                let deposit = Transaction {
-                    id: fresh_id(),
-                    player_id,
-                    amount,
-                    currency: currency.into(),
-                    type_: Some("Normal".into()),
-                    status: Some("New".into()),
-                    payment_system: Some(["Visa", "Skrill", "Trustly"][rng.usize(..3)].into()),
-                    dir: "IN".into(),
-                    created_at: Timestamp::from_micros(now),
-                    updated_at: Timestamp::from_micros(0),
-                    invoice_id: Some(format!("inv-{player_id}-{now}")),
-                    wallet_id: Some(wallet.id),
-                    user_agent: Some(AGENT.into()),
-                    ip: user.ip.clone(),
-                    requisite: Some(format!("4111 **** **** {:04}", rng.u32(..10_000))),
-                    comment: None,
-                };
-                rows.push((at(now), Row::Transaction(deposit.clone())));
+                let deposit = json!({
+                    "id": fresh_id().to_string(),
+                    "player_id": player_id,
+                    "amount": amount.to_string(),
+                    "currency": currency,
+                    "type": "Normal",
+                    "status": "New",
+                    "payment_system": (["Visa", "Skrill", "Trustly"][rng.usize(..3)]),
+                    "dir": "IN",
+                    "created_at": time(now),
+                    "invoice_id": format!("inv-{player_id}-{now}"),
+                    "wallet_id": format!("w{player_id}"),
+                    "user_agent": AGENT,
+                    "ip": ip,
+                    "requisite": format!("4111 **** **** {:04}", rng.u32(..10_000)),
+                });
+                rows.push((at(now), ("transactions", deposit.clone())));
                 now += rng.i64(30_000_000..5 * MINUTE);
                 rows.push((
                     at(now),
-                    Row::Transaction(Transaction {
-                        status: Some("Success".into()),
-                        ..deposit
-                    }),
+                    (
+                        "transactions",
+                        changed(&deposit, json!({"status": "Success"})),
+                    ),
                 ));
-                wallet.balance =
-                    Money::from_micros(wallet.balance.as_micros() + amount.as_micros());
-                rows.push((at(now), Row::Wallet(wallet.clone())));
+                balance = Money::from_micros(balance.as_micros() + amount.as_micros());
+                rows.push((at(now), ("wallets", wallet(balance))));
             }
-            if success && wallet.balance > Money::ZERO && rng.u32(..3) < 2 {
+            if success && balance > Money::ZERO && rng.u32(..3) < 2 {
                 // A game session: bets and wins over minutes, often across an hour.
                 let (code, name, vendor) = GAMES[rng.usize(..GAMES.len())];
                 let session_id = format!("s{}", fresh_id());
@@ -397,95 +317,100 @@ fn generate(options: SeedOptions) -> Vec<(Timestamp, Row)> {
                         if action == "win" && (amount == Money::ZERO || rng.bool()) {
                             continue;
                         }
-                        wallet.balance = Money::from_micros(match action {
-                            "bet" => wallet.balance.as_micros() - amount.as_micros(),
-                            _ => wallet.balance.as_micros() + amount.as_micros(),
+                        balance = Money::from_micros(match action {
+                            "bet" => balance.as_micros() - amount.as_micros(),
+                            _ => balance.as_micros() + amount.as_micros(),
                         });
                         rows.push((
                             at(now),
-                            Row::Action(GameAction {
-                                id: format!("a{}", fresh_id()),
-                                session_id: session_id.clone(),
-                                player_id,
-                                game_code: Some(code.into()),
-                                game_name: name.into(),
-                                game_vendor: Some(vendor.into()),
-                                currency: currency.into(),
-                                balance_type: Some("Normal".into()),
-                                action: action.into(),
-                                amount,
-                                ip: user.ip.clone(),
-                                user_agent: Some(AGENT.into()),
-                                ref_code: user.ref_code.clone(),
-                                created_at: Timestamp::from_micros(now),
-                                modified_at: Timestamp::from_micros(0),
-                            }),
+                            (
+                                "game_actions",
+                                json!({
+                                    "id": format!("a{}", fresh_id()),
+                                    "session_id": session_id,
+                                    "player_id": player_id,
+                                    "game_code": code,
+                                    "game_name": name,
+                                    "game_vendor": vendor,
+                                    "currency": currency,
+                                    "balance_type": "Normal",
+                                    "action": action,
+                                    "amount": amount.to_string(),
+                                    "ip": ip,
+                                    "user_agent": AGENT,
+                                    "ref_code": ref_code,
+                                    "created_at": time(now),
+                                }),
+                            ),
                         ));
                     }
                 }
-                rows.push((at(now), Row::Wallet(wallet.clone())));
+                rows.push((at(now), ("wallets", wallet(balance))));
             }
-            let open_events: Vec<&Event> = events
+            let open_events: Vec<&(String, i64)> = events
                 .iter()
-                .filter(|e| e.start_time.as_micros() > now)
+                .filter(|(_, kickoff)| *kickoff > now)
                 .take(3)
                 .collect();
             if success && !open_events.is_empty() && rng.u32(..3) == 0 {
                 let stake = cents(rng.i64(1..10) * 100);
-                let bet = Bet {
-                    id: fresh_id(),
-                    player_id,
-                    status: Some("open".into()),
-                    type_: if open_events.len() > 1 {
-                        "express".into()
-                    } else {
-                        "single".into()
-                    },
-                    stake: Some(stake),
-                    win_amount: None,
-                    currency: Some(currency.into()),
-                    kind: Some("Normal".into()),
-                    created_at: Timestamp::from_micros(now),
-                    user_agent: Some(AGENT.into()),
-                    modified_at: Timestamp::from_micros(0),
-                };
-                rows.push((at(now), Row::Bet(bet.clone())));
+                let bet_id = fresh_id().to_string();
+                let bet = json!({
+                    "id": bet_id,
+                    "player_id": player_id,
+                    "status": "open",
+                    "type": if open_events.len() > 1 { "express" } else { "single" },
+                    "stake": stake.to_string(),
+                    "currency": currency,
+                    "kind": "Normal",
+                    "created_at": time(now),
+                    "user_agent": AGENT,
+                });
+                rows.push((at(now), ("bets", bet.clone())));
                 let mut settles = now;
-                for event in &open_events {
-                    let selection = BetSelection {
-                        id: fresh_id(),
-                        bet_id: bet.id,
-                        event_id: event.id,
-                        ratio: Some(Money::from_micros(rng.i64(110..400) * 10_000)),
-                        status: Some("open".into()),
-                        market: ["1X2", "Total over 2.5", "Handicap -1"][rng.usize(..3)].into(),
-                        created_at: Timestamp::from_micros(now),
-                        updated_at: Timestamp::from_micros(0),
-                    };
-                    rows.push((at(now), Row::Selection(selection.clone())));
-                    let finished = event.start_time.as_micros() + 2 * HOUR;
+                for (event_id, kickoff) in &open_events {
+                    let selection = json!({
+                        "id": fresh_id().to_string(),
+                        "bet_id": bet_id,
+                        "event_id": event_id,
+                        "ratio": Money::from_micros(rng.i64(110..400) * 10_000).to_string(),
+                        "status": "open",
+                        "market": (["1X2", "Total over 2.5", "Handicap -1"][rng.usize(..3)]),
+                        "created_at": time(now),
+                    });
+                    rows.push((at(now), ("bet_selections", selection.clone())));
+                    let finished = kickoff + 2 * HOUR;
                     settles = settles.max(finished);
                     let won = rng.bool();
                     rows.push((
                         at(finished),
-                        Row::Selection(BetSelection {
-                            status: Some(if won { "won" } else { "lost" }.into()),
-                            ..selection
-                        }),
+                        (
+                            "bet_selections",
+                            changed(
+                                &selection,
+                                json!({"status": if won { "won" } else { "lost" }}),
+                            ),
+                        ),
                     ));
                 }
                 let won = rng.u32(..3) == 0;
+                let win_amount = if won {
+                    Money::from_micros(stake.as_micros() * 3)
+                } else {
+                    Money::ZERO
+                };
                 rows.push((
                     at(settles),
-                    Row::Bet(Bet {
-                        status: Some(if won { "won" } else { "lost" }.into()),
-                        win_amount: Some(if won {
-                            Money::from_micros(stake.as_micros() * 3)
-                        } else {
-                            Money::ZERO
-                        }),
-                        ..bet
-                    }),
+                    (
+                        "bets",
+                        changed(
+                            &bet,
+                            json!({
+                                "status": if won { "won" } else { "lost" },
+                                "win_amount": win_amount.to_string(),
+                            }),
+                        ),
+                    ),
                 ));
             }
             visit = now + rng.i64(2 * HOUR..30 * HOUR);

@@ -2,7 +2,8 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
-use crate::db::{self, DbError, Pools};
+use crate::datasets::catalog::{Catalog, LiveCatalog};
+use crate::db::{self, DbError, DbPool, Pools};
 use crate::routes;
 use actix_web::dev::Server;
 use actix_web::{middleware, web, App, HttpServer};
@@ -12,6 +13,8 @@ use std::sync::Arc;
 /// What every handler shares, through `web::Data`.
 pub struct AppState {
     pub pools: Pools,
+    /// The datasets and their columns, custom fields included.
+    pub catalog: LiveCatalog,
     pub clock: Arc<dyn Clock>,
     pub max_body_bytes: usize,
 }
@@ -28,10 +31,15 @@ pub enum StartupError {
     },
 }
 
+/// How often a server looks for custom fields declared or retired since.
+const CATALOG_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A bound, not yet running server.
 pub struct Application {
     server: Server,
     port: u16,
+    catalog: LiveCatalog,
+    catalog_pool: DbPool,
 }
 
 impl Application {
@@ -58,8 +66,13 @@ impl Application {
                 source,
             })?
             .port();
+        let mut conn = pools.write.get().map_err(DbError::from)?;
+        let catalog = LiveCatalog::new(Catalog::load(&mut conn).map_err(DbError::from)?);
+        drop(conn);
+        let catalog_pool = pools.read.clone();
         let state = web::Data::new(AppState {
             pools,
+            catalog: catalog.clone(),
             clock,
             max_body_bytes: settings.max_body_bytes,
         });
@@ -86,7 +99,12 @@ impl Application {
                 source,
             })?
             .run();
-        Ok(Application { server, port })
+        Ok(Application {
+            server,
+            port,
+            catalog,
+            catalog_pool,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -95,6 +113,32 @@ impl Application {
 
     /// Serves until the process is told to stop (Ctrl-C, SIGTERM).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let refresher = actix_web::rt::spawn(keep_catalog_fresh(self.catalog, self.catalog_pool));
+        let served = self.server.await;
+        refresher.abort();
+        served
+    }
+}
+
+/// Reloads the catalog when custom fields change, so that a field declared
+/// by `hourglass fields add` on any machine reaches this server within about
+/// [`CATALOG_REFRESH`]. A failed look is logged and tried again.
+async fn keep_catalog_fresh(catalog: LiveCatalog, pool: DbPool) {
+    loop {
+        actix_web::rt::time::sleep(CATALOG_REFRESH).await;
+        let (catalog, pool) = (catalog.clone(), pool.clone());
+        let refreshed = web::block(
+            move || -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+                let mut conn = pool.get()?;
+                Ok(catalog.refresh(&mut conn)?)
+            },
+        )
+        .await;
+        match refreshed {
+            Ok(Ok(true)) => log::info!("custom fields changed; new pulls and writes use them"),
+            Ok(Ok(false)) => {}
+            Ok(Err(error)) => log::warn!("cannot look for custom field changes: {error}"),
+            Err(error) => log::warn!("cannot look for custom field changes: {error}"),
+        }
     }
 }

@@ -14,6 +14,7 @@
 //! without its terminating chunk, so the client sees a broken transfer and
 //! never a complete-looking file.
 
+use crate::datasets::catalog::Catalog;
 use crate::datasets::{export_window, Dataset, StreamError};
 use crate::db::DbPool;
 use crate::encode::CHUNK_SIZE;
@@ -32,8 +33,10 @@ const CHANNEL_SLOTS: usize = 4;
 type Message = Result<Bytes, ApiError>;
 
 /// What to stream.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Pulling {
+    /// The catalog as the request found it: its columns for the whole pull.
+    pub catalog: std::sync::Arc<Catalog>,
     pub dataset: Dataset,
     pub window: TimeWindow,
     pub format: Format,
@@ -71,7 +74,7 @@ fn produce(pool: &DbPool, pulling: Pulling, sender: mpsc::Sender<Message>) {
         Ok(mut conn) => {
             let written = export_window(
                 &mut conn,
-                pulling.dataset,
+                pulling.catalog.shape(pulling.dataset),
                 pulling.window,
                 pulling.format,
                 &mut sink,

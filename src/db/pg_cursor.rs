@@ -13,14 +13,14 @@
 //! each idle while the other worked (`benches/pg_compare.sh`: 2.04 → about
 //! 1.5 × `psql \copy`; BENCHMARKS.md has the profile).
 
+use crate::datasets::row::RowBuf;
 use crate::datasets::StreamError;
 use diesel::pg::PgRowByRowLoadingMode;
 use diesel::pg::{Pg, PgConnection};
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::query_dsl::LoadQuery;
+use diesel::sql_types::Untyped;
 use diesel::{QueryResult, RunQueryDsl};
 use std::io;
-use std::marker::PhantomData;
 
 /// Rows per fetch: enough to amortise a round trip, few enough that a
 /// departed client costs little (the rest of one batch is read and dropped).
@@ -46,46 +46,43 @@ impl<Q> QueryId for DeclareCursor<Q> {
 
 impl<Q> RunQueryDsl<PgConnection> for DeclareCursor<Q> {}
 
-/// `FETCH FORWARD n FROM hourglass_export`: rows of the declared query's type.
-pub(crate) struct Fetch<ST>(PhantomData<ST>);
+/// `FETCH FORWARD n FROM hourglass_export`: rows of the declared query.
+struct Fetch;
 
-impl<ST> Query for Fetch<ST> {
-    type SqlType = ST;
+impl Query for Fetch {
+    type SqlType = Untyped;
 }
 
-impl<ST> QueryFragment<Pg> for Fetch<ST> {
+impl QueryFragment<Pg> for Fetch {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(&format!("FETCH FORWARD {FETCH_ROWS} FROM hourglass_export"));
         Ok(())
     }
 }
 
-impl<ST> QueryId for Fetch<ST> {
+impl QueryId for Fetch {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<ST> RunQueryDsl<PgConnection> for Fetch<ST> {}
+impl RunQueryDsl<PgConnection> for Fetch {}
 
 /// Streams the rows of `query` to `f` through a cursor in a read-only
 /// transaction. Returns how many rows it passed on.
-pub(crate) fn stream_with_cursor<R, Q>(
+pub(crate) fn stream_with_cursor<Q>(
     conn: &mut PgConnection,
     query: Q,
-    mut f: impl FnMut(&R) -> io::Result<()>,
+    mut f: impl FnMut(&RowBuf) -> io::Result<()>,
 ) -> Result<u64, StreamError>
 where
-    Q: Query + QueryFragment<Pg>,
-    for<'a> Fetch<Q::SqlType>: LoadQuery<'a, PgConnection, R, PgRowByRowLoadingMode>,
+    Q: Query<SqlType = Untyped> + QueryFragment<Pg>,
 {
     conn.build_transaction().read_only().run(|conn| {
         DeclareCursor(query).execute(conn)?;
         let mut count = 0;
         loop {
             let mut fetched = 0;
-            for row in
-                Fetch::<Q::SqlType>(PhantomData).load_iter::<R, PgRowByRowLoadingMode>(conn)?
-            {
+            for row in Fetch.load_iter::<RowBuf, PgRowByRowLoadingMode>(conn)? {
                 f(&row?)?;
                 fetched += 1;
             }

@@ -26,14 +26,14 @@ impl<W: Write> CsvEncoder<W> {
     }
 
     #[inline]
-    pub fn write_row(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
+    pub fn write_row<'c>(&mut self, cells: impl IntoIterator<Item = Cell<'c>>) -> io::Result<()> {
         self.record.clear();
         for cell in cells {
             match cell {
                 Cell::Null => self.record.push_field(b""),
                 Cell::Text(text) => self.record.push_field(text.as_bytes()),
                 scalar => {
-                    let bytes = format_scalar(scalar, &mut self.scratch).expect("a scalar cell");
+                    let bytes = format_scalar(&scalar, &mut self.scratch).expect("a scalar cell");
                     self.record.push_field(bytes)
                 }
             }

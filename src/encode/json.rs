@@ -44,7 +44,7 @@ impl<W: Write> JsonEncoder<W> {
     }
 
     #[inline]
-    pub fn write_row(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
+    pub fn write_row<'c>(&mut self, cells: impl IntoIterator<Item = Cell<'c>>) -> io::Result<()> {
         if self.array {
             self.buffer
                 .extend_from_slice(if self.rows == 0 { b"\n" } else { b",\n" });
@@ -55,13 +55,13 @@ impl<W: Write> JsonEncoder<W> {
                 Cell::Null => self.buffer.extend_from_slice(b"null"),
                 Cell::Text(text) => serde_json::to_writer(&mut self.buffer, text)?,
                 Cell::Time(_) => {
-                    let bytes = format_scalar(cell, &mut self.scratch).expect("a scalar cell");
+                    let bytes = format_scalar(&cell, &mut self.scratch).expect("a scalar cell");
                     self.buffer.push(b'"');
                     self.buffer.extend_from_slice(bytes);
                     self.buffer.push(b'"');
                 }
                 scalar => {
-                    let bytes = format_scalar(scalar, &mut self.scratch).expect("a scalar cell");
+                    let bytes = format_scalar(&scalar, &mut self.scratch).expect("a scalar cell");
                     self.buffer.extend_from_slice(bytes);
                 }
             }

@@ -90,6 +90,7 @@ pub async fn pull(
     let settle_wait = visibility::settle(&state.pools, window.to()).await?;
 
     let pulling = Pulling {
+        catalog: state.catalog.current(),
         dataset,
         window,
         format,

@@ -64,9 +64,16 @@ pub async fn push(
     let bytes = body.len();
     let pool = state.pools.write.clone();
     let clock = state.clock.clone();
+    let catalog = state.catalog.current();
     let written = web::block(move || {
         let mut conn = pool.get()?;
-        ingest::ingest(&mut conn, clock.as_ref(), dataset, format, &body)
+        ingest::ingest(
+            &mut conn,
+            clock.as_ref(),
+            catalog.shape(dataset),
+            format,
+            &body,
+        )
     })
     .await??;
     log::info!(

@@ -144,7 +144,24 @@ async fn a_bad_row_rejects_the_whole_batch_with_its_number_and_field(backend: Ba
             "created_at",
             "YYYY-MM-DD HH:MM:SS",
         ),
-        (json!({"player_id": "seven"}), "player_id", "whole number"),
+        (json!({"player_id": ""}), "player_id", "1 to 128"),
+        (json!({"id": "é".repeat(129)}), "id", "has 129 characters"),
+        (
+            json!({"wallet_id": "w\u{1}7"}),
+            "wallet_id",
+            "control character U+0001",
+        ),
+        (
+            json!({"invoice_id": "inv\n1"}),
+            "invoice_id",
+            "control character U+000A",
+        ),
+        (
+            json!({"player_id": true}),
+            "player_id",
+            "expected an identifier",
+        ),
+        (json!({"comment": "a\u{0}b"}), "comment", "NUL"),
         (
             json!({"updated_at": "2020-10-10 07:00:00"}),
             "updated_at",

@@ -29,7 +29,7 @@ async fn a_session_straddling_three_windows_comes_out_whole_in_each(backend: Bac
     app.push_at("2020-10-10 12:30:00", "game_actions", actions)
         .await;
 
-    let s1 = json!({"player_id": 7, "session_id": "s1", "game_code": "sb", "game_name": "Starburst",
+    let s1 = json!({"player_id": "7", "session_id": "s1", "game_code": "sb", "game_name": "Starburst",
         "currency": "EUR", "bet_count": 3, "win_count": 2, "bet_amount": "3.100002", "win_amount": "10.25",
         "created_at": "2020-10-10 07:10:00", "updated_at": "2020-10-10 09:59:59", "game_vendor": "NetEnt",
         "balance_type": "Normal", "ip": "10.0.0.1", "user_agent": "UA", "ref_code": "r"});
@@ -132,6 +132,7 @@ mod sums {
     use crate::helpers::{new_database, Backend};
     use hourglass::clock::ManualClock;
     use hourglass::config::Settings;
+    use hourglass::datasets::catalog::Catalog;
     use hourglass::datasets::{export_window, Dataset};
     use hourglass::db;
     use hourglass::ingest::{self, BodyFormat};
@@ -193,10 +194,11 @@ mod sums {
                 .collect();
             let clock = ManualClock::new(Timestamp::parse("2020-10-10 08:00:00").unwrap());
             let body = serde_json::Value::Array(rows).to_string();
+            let catalog = Catalog::load(&mut conn).unwrap();
             ingest::ingest(
                 &mut conn,
                 &clock,
-                Dataset::GameActions,
+                catalog.shape(Dataset::named("game_actions")),
                 BodyFormat::Json,
                 body.as_bytes(),
             )
@@ -219,7 +221,7 @@ mod sums {
             let mut count = 0;
             let csv = export_window(
                 &mut conn,
-                Dataset::GameSessions,
+                catalog.shape(Dataset::named("game_sessions")),
                 window,
                 Format::Csv,
                 Vec::new(),

@@ -5,7 +5,11 @@
 use hourglass::auth::{self, Scopes};
 use hourglass::clock::{Clock, ManualClock, SystemClock};
 use hourglass::config::Settings;
+use hourglass::datasets::catalog::Catalog;
+use hourglass::datasets::column::{Column, Kind};
+use hourglass::datasets::{Dataset, Role};
 use hourglass::db::{self, DbConnection, Pools};
+use hourglass::ingest::{self, fields::Fields};
 use hourglass::startup::Application;
 use hourglass::timestamp::Timestamp;
 use serde_json::Value;
@@ -245,71 +249,91 @@ pub fn window(from: &str, to: &str) -> String {
     )
 }
 
-/// A valid row of every pushable dataset with id `id`, in JSON.
-pub fn sample_row(dataset: &str, id: i64) -> Value {
+/// A valid row of `dataset` (any pushable one) with key `id`, in JSON. The
+/// fixtures follow the datasets' description: every column but the stamp is
+/// filled with a value of its kind ([`fixture`]), so a new column is covered
+/// by every test that writes rows.
+pub fn sample_row(dataset: &str, id: impl std::fmt::Display) -> Value {
+    let def = Dataset::named(dataset).def();
+    let mut row = serde_json::Map::new();
+    for column in def.columns {
+        if Some(column.name.as_ref()) == def.stamp {
+            continue;
+        }
+        let value = if column.name == def.key {
+            Value::String(id.to_string())
+        } else {
+            fixture(column)
+        };
+        row.insert(column.name.to_string(), value);
+    }
+    Value::Object(row)
+}
+
+/// A value for `column` that exercises its kind: text that CSV must quote
+/// (on one line, so that tests may count rows by lines),
+/// an amount that JSON must keep exact, an enumeration in the wrong case.
+pub fn fixture(column: &Column) -> Value {
     use serde_json::json;
-    match dataset {
-        "users" => {
-            json!({"id": id, "first_name": "Ann", "last_name": "O'Neil, \"Jr\"", "gender": "f", "country": "FI",
-            "city": "Espoo", "ip": "10.0.0.1", "birthday": "1990-02-03", "registered_at": "2020-10-06 11:43:43",
-            "ref_code": "r1", "traffic_source": "google", "user_agent": "UA/1.0", "is_blocked": false,
-            "self_excluded": true, "locale": "fi_FI"})
+    if let Some(first) = column.values.first() {
+        return json!(first.to_lowercase());
+    }
+    match column.kind {
+        Kind::Id => json!(format!("sr:{}:7", column.name)),
+        Kind::Text => json!(format!("{}: O'Neil, \"Jr\"", column.name)),
+        Kind::Date => json!("1990-02-03"),
+        Kind::Time => json!("2020-10-10 06:59:00"),
+        Kind::Money => json!(1000000.000001),
+        Kind::Cents => json!("12.5"),
+        Kind::Int => json!(42),
+        Kind::Bool => json!(true),
+        Kind::Bit => json!(0),
+    }
+}
+
+/// What a pull writes, in CSV, for a `written` value of `column`.
+pub fn expected_output(column: &Column, written: &Value) -> String {
+    if let Some(canonical) = column.values.iter().find(|v| {
+        Some(v.to_lowercase().as_str()) == written.as_str().map(str::to_lowercase).as_deref()
+    }) {
+        return canonical.to_string();
+    }
+    match (column.kind, written) {
+        (_, Value::Null) => String::new(),
+        (Kind::Money | Kind::Cents, value) => {
+            let text = value
+                .as_str()
+                .map_or_else(|| value.to_string(), String::from);
+            hourglass::money::Money::parse(&text).unwrap().to_string()
         }
-        "contacts" => {
-            json!({"player_id": id, "email": "a@example.com", "email_confirmed_at": "2020-10-06 12:00:00",
-            "email_subscribe": true, "phone": "+358401234567", "phone_subscribe": false, "push_token": null,
-            "created_at": "2020-10-06 11:43:43"})
-        }
-        "transactions" => {
-            json!({"id": id, "player_id": 7, "amount": 12.5, "currency": "EUR", "type": "Cash back",
-            "status": "Success", "payment_system": "Visa", "dir": "IN", "created_at": "2020-10-10 06:59:00",
-            "invoice_id": "inv-1", "wallet_id": 70, "user_agent": "UA", "ip": "10.0.0.2", "requisite": "4111 **** 1111",
-            "comment": "multi\nline"})
-        }
-        "logins" => {
-            json!({"id": id, "player_id": 7, "ip": "10.0.0.3", "created_at": "2020-10-10 06:30:00",
-            "ref_code": "r", "traffic_source": "t", "user_agent": "UA", "host": "m1.example.com", "is_success": 0,
-            "fail_reason": "wrong password"})
-        }
-        "wallets" => {
-            json!({"id": id, "player_id": 7, "type": "Prize", "balance": "1000000.000001", "currency": "EUR",
-            "created_at": "2020-10-01 00:00:00"})
-        }
-        "tournaments" => json!({"id": id, "name": "Cup", "sport_id": "1", "sport_name": "Football",
-            "country_code": "FI", "dateStart": "2020-10-11 00:00:00", "dateEnd": null}),
-        "events" => json!({"id": id, "tournament_id": 1, "title": "A v B", "status": "live",
-            "startTime": "2020-10-11 18:00:00", "endTime": "2020-10-11 20:00:00", "type": "match"}),
-        "bets" => {
-            json!({"id": id, "player_id": 7, "status": "won", "type": "single", "stake": "10",
-            "win_amount": "18.50", "currency": "EUR", "kind": "Normal", "created_at": "2020-10-10 06:10:00",
-            "user_agent": "UA"})
-        }
-        "bet_selections" => {
-            json!({"id": id, "bet_id": 1, "event_id": 1, "ratio": 1.85, "status": "won",
-            "market": "1X2", "created_at": "2020-10-10 06:10:00"})
-        }
-        "game_actions" => {
-            json!({"id": format!("a{id}"), "session_id": "s1", "player_id": 7, "game_code": "g1",
-            "game_name": "Starburst", "game_vendor": "NetEnt", "currency": "EUR", "balance_type": "Normal",
-            "action": "bet", "amount": "0.10", "ip": "10.0.0.4", "user_agent": "UA", "ref_code": "r",
-            "created_at": "2020-10-10 06:20:00"})
-        }
-        other => panic!("no sample for {other}"),
+        (Kind::Bit, value) => (if value == &Value::Bool(true) || value == &serde_json::json!(1) {
+            "1"
+        } else {
+            "0"
+        })
+        .into(),
+        (_, Value::String(text)) => text.clone(),
+        (_, other) => other.to_string(),
     }
 }
 
 /// The datasets windowed on hourglass's own write stamp, with their stamp column.
-pub const STAMPED: &[(&str, &str)] = &[
-    ("users", "modified_at"),
-    ("contacts", "modified_at"),
-    ("transactions", "updated_at"),
-    ("logins", "modified_at"),
-    ("wallets", "modified_at"),
-    ("tournaments", "modified_at"),
-    ("events", "modified_at"),
-    ("bets", "modified_at"),
-    ("bet_selections", "updated_at"),
-];
+pub fn stamped() -> Vec<(&'static str, &'static str)> {
+    Dataset::all()
+        .filter(|d| d.def().role == Role::Stored)
+        .map(|d| (d.name(), d.def().stamp.unwrap()))
+        .collect()
+}
+
+/// Validated rows of `dataset` from JSON objects, as the write path reads them.
+pub fn rows_of(conn: &mut DbConnection, dataset: &str, objects: &[Value]) -> Vec<ingest::Row> {
+    let catalog = Catalog::load(conn).unwrap();
+    let shape = catalog.shape(Dataset::named(dataset));
+    objects
+        .iter()
+        .map(|o| ingest::parse_row(shape, &Fields::Json(o.as_object().unwrap())).unwrap())
+        .collect()
+}
 
 /// `hourglass serve` as a process of its own, killed when dropped.
 pub struct ServerProcess {

@@ -12,14 +12,18 @@
 //! - `partition`: proptest, consecutive windows partition every dataset's rows
 //! - `no_miss`: consecutive pulls miss nothing under concurrent writes, late data, clock skew
 //! - `postgres`: two server processes on one database, a lagging replica, flat memory
+//! - `custom_fields`: custom player fields declared at run time; `/api/schema` agrees with every pull
+//! - `migration`: an integer-id database migrates to text ids in place, every row kept
 //! - `cli`: the `hourglass` binary's commands
-//! - `openapi`: openapi.yaml matches the columns served
+//! - `openapi`: openapi.yaml's dataset schemas follow the datasets' description
 
 mod auth;
 mod bad_input;
 mod cli;
+mod custom_fields;
 mod game_sessions;
 mod helpers;
+mod migration;
 mod no_miss;
 mod openapi;
 mod partition;

@@ -2,14 +2,13 @@
 //! under concurrent writes, late data and clock skew.
 
 use crate::helpers::{
-    on_both_backends, sample_row, spawn_app, spawn_app_on_system_clock, ts, window, Backend,
-    TestApp,
+    on_both_backends, rows_of, sample_row, spawn_app, spawn_app_on_system_clock, ts, window,
+    Backend, TestApp,
 };
 use hourglass::clock::ManualClock;
-use hourglass::datasets::users::User;
-use hourglass::datasets::{Push, Upsert};
+use hourglass::datasets::catalog::Catalog;
+use hourglass::datasets::{sql, Dataset};
 use hourglass::db;
-use hourglass::ingest::fields::Fields;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -115,8 +114,8 @@ async fn stamps_keep_increasing_when_the_clock_steps_back(backend: Backend) {
             &window("2020-10-10 09:00:00", "2020-10-10 10:00:00"),
         )
         .await;
-    let ids: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
-    assert_eq!(ids, [1, 2, 3], "in write order");
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["1", "2", "3"], "in write order");
 }
 
 fn action(id: &str, amount: &str, at: &str) -> Value {
@@ -186,9 +185,10 @@ fn slow_write(app: &TestApp, id: i64, at: &str, hold: Duration) -> std::thread::
     let row = sample_row("users", id);
     std::thread::spawn(move || {
         let mut conn = pool.get().unwrap();
-        let mut rows = vec![User::from_fields(&Fields::Json(row.as_object().unwrap())).unwrap()];
+        let rows = rows_of(&mut conn, "users", &[row]);
+        let catalog = Catalog::load(&mut conn).unwrap();
         db::write_transaction(&mut conn, &clock, |conn, stamp| {
-            User::upsert(conn, &mut rows, stamp)?;
+            sql::upsert(conn, catalog.shape(Dataset::named("users")), &rows, stamp)?;
             std::thread::sleep(hold);
             Ok::<_, diesel::result::Error>(())
         })

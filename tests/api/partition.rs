@@ -9,6 +9,7 @@
 use crate::helpers::{new_database, Backend};
 use hourglass::clock::ManualClock;
 use hourglass::config::Settings;
+use hourglass::datasets::catalog::Catalog;
 use hourglass::datasets::{export_window, Dataset};
 use hourglass::db;
 use hourglass::ingest::{self, BodyFormat};
@@ -58,8 +59,10 @@ fn check_partition(
         let mut conn = pools.write.get().unwrap();
         writes.sort_by_key(|(offset, _)| *offset);
 
-        for (dataset, _) in crate::helpers::STAMPED {
-            let dataset = Dataset::from_name(dataset).unwrap();
+        let catalog = Catalog::load(&mut conn).unwrap();
+        for (dataset, _) in crate::helpers::stamped() {
+            let dataset = Dataset::named(dataset);
+            let shape = catalog.shape(dataset);
             // The expected final state: each id's last write, by write order.
             let mut latest: BTreeMap<i64, usize> = BTreeMap::new();
             for (version, (offset, ids)) in writes.iter().enumerate() {
@@ -69,14 +72,8 @@ fn check_partition(
                     .map(|id| crate::helpers::sample_row(dataset.name(), *id))
                     .collect();
                 let body = serde_json::Value::Array(rows).to_string();
-                ingest::ingest(
-                    &mut conn,
-                    &clock,
-                    dataset,
-                    BodyFormat::Json,
-                    body.as_bytes(),
-                )
-                .unwrap();
+                ingest::ingest(&mut conn, &clock, shape, BodyFormat::Json, body.as_bytes())
+                    .unwrap();
                 for id in ids {
                     latest.insert(*id, version);
                 }
@@ -96,15 +93,9 @@ fn check_partition(
                 )
                 .unwrap();
                 let mut rows = 0;
-                let csv = export_window(
-                    &mut conn,
-                    dataset,
-                    window,
-                    Format::Csv,
-                    Vec::new(),
-                    &mut rows,
-                )
-                .unwrap();
+                let csv =
+                    export_window(&mut conn, shape, window, Format::Csv, Vec::new(), &mut rows)
+                        .unwrap();
                 for record in csv::Reader::from_reader(&csv[..]).records() {
                     *seen.entry(record.unwrap()[0].parse().unwrap()).or_default() += 1;
                 }

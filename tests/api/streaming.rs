@@ -1,11 +1,11 @@
 //! Streaming: a client that leaves frees its connection at once; a failure
 //! after the first byte leaves a visibly broken response.
 
-use crate::helpers::{on_both_backends, sample_row, spawn_app_with, ts, window, Backend};
+use crate::helpers::{on_both_backends, rows_of, sample_row, spawn_app_with, ts, window, Backend};
 use diesel::connection::SimpleConnection;
 use hourglass::clock::ManualClock;
-use hourglass::datasets::transactions::Transaction;
-use hourglass::datasets::{Dataset, Push};
+use hourglass::datasets::catalog::Catalog;
+use hourglass::datasets::Dataset;
 use hourglass::ingest;
 use std::time::{Duration, Instant};
 
@@ -18,17 +18,14 @@ on_both_backends!(
 fn write_transactions(app: &crate::helpers::TestApp, count: i64) {
     let clock = ManualClock::new(ts("2020-10-10 07:00:00"));
     let mut conn = app.conn();
+    let catalog = Catalog::load(&mut conn).unwrap();
     for start in (0..count).step_by(20_000) {
-        let rows: Vec<Transaction> = (start..(start + 20_000).min(count))
-            .map(|id| {
-                let object = sample_row("transactions", id + 1);
-                Transaction::from_fields(&hourglass::ingest::fields::Fields::Json(
-                    object.as_object().unwrap(),
-                ))
-                .unwrap()
-            })
+        let objects: Vec<_> = (start..(start + 20_000).min(count))
+            .map(|id| sample_row("transactions", id + 1))
             .collect();
-        ingest::write_batch(&mut conn, &clock, Dataset::Transactions, rows).unwrap();
+        let rows = rows_of(&mut conn, "transactions", &objects);
+        let shape = catalog.shape(Dataset::named("transactions"));
+        ingest::write_batch(&mut conn, &clock, shape, &rows).unwrap();
     }
 }
 

@@ -1,0 +1,16 @@
+//! `GET /api/schema`: every dataset with its columns in output order (custom
+//! fields included): type, whether a write requires it, allowed values, and
+//! which column is the stamp.
+
+use crate::auth::{self, Scope};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub async fn schema(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    auth::require(&req, &state.pools.write, Scope::Read).await?;
+    Ok(HttpResponse::Ok().json(state.catalog.current().describe()))
+}
