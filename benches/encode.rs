@@ -10,38 +10,14 @@ use hourglass::datasets::row::RowBuf;
 use hourglass::datasets::Dataset;
 use hourglass::encode::Encoder;
 use hourglass::ingest::{fields::Fields, parse_row};
-use hourglass::money::Money;
-use hourglass::timestamp::Timestamp;
 use hourglass::window::Format;
 use serde_json::{json, Value};
 use std::hint::black_box;
 
+mod fixtures;
+use fixtures::{time, transaction, uuid, START};
+
 const ROWS: i64 = 100_000;
-const START: i64 = 1_602_313_200_000_000;
-
-/// A UUID-shaped id, different for every `n`.
-fn uuid(n: i64) -> String {
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        (n.wrapping_mul(2_654_435_761)) & 0xffff_ffff,
-        n & 0xffff,
-        n & 0xfff,
-        (n >> 12) & 0xfff,
-        n
-    )
-}
-
-fn time(micros: i64) -> String {
-    Timestamp::from_micros(micros).to_string()
-}
-
-fn transaction(i: i64) -> Value {
-    json!({"id": uuid(i), "player_id": uuid(i % 5000), "amount": Money::from_micros(i * 12_345).to_string(),
-        "currency": "EUR", "type": "Normal", "status": "Success", "payment_system": "Visa", "dir": "IN",
-        "created_at": time(START + i * 1_000_000), "invoice_id": format!("inv-{i}"),
-        "wallet_id": uuid(i % 5000), "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "ip": "10.1.2.3",
-        "requisite": "4111 **** **** 1111"})
-}
 
 fn user(i: i64) -> Value {
     json!({"id": uuid(i), "first_name": "Ann", "last_name": "O'Neil, Jr", "gender": "f", "country": "FI",

@@ -20,9 +20,11 @@ use hourglass::timestamp::Timestamp;
 use hourglass::window::{Format, TimeWindow};
 use serde_json::{json, Value};
 use std::hint::black_box;
+
+mod fixtures;
+use fixtures::{time, transaction, uuid, START};
 use std::io::{self, Write};
 
-const START: i64 = 1_602_313_200_000_000;
 const BATCH: i64 = 10_000;
 
 fn rows() -> i64 {
@@ -30,29 +32,6 @@ fn rows() -> i64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000)
-}
-
-/// A UUID-shaped id, different for every `n` (the operator's own ids).
-fn uuid(n: i64) -> String {
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        (n.wrapping_mul(2_654_435_761)) & 0xffff_ffff,
-        n & 0xffff,
-        n & 0xfff,
-        (n >> 12) & 0xfff,
-        n
-    )
-}
-
-fn time(micros: i64) -> String {
-    Timestamp::from_micros(micros).to_string()
-}
-
-fn transaction(id: i64) -> Value {
-    json!({"id": uuid(id), "player_id": uuid(id % 50_000), "amount": Money::from_micros(id * 12_345).to_string(),
-        "currency": "EUR", "type": "Normal", "status": "Success", "payment_system": "Visa", "dir": "IN",
-        "created_at": time(START + id * 1_000), "invoice_id": format!("inv-{id}"), "wallet_id": uuid(id % 50_000),
-        "user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "ip": "10.1.2.3", "requisite": "4111 **** **** 1111"})
 }
 
 /// About ten actions per session, sessions spread over the whole period.

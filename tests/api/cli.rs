@@ -81,3 +81,93 @@ fn keys_import_and_seed_work_from_the_command_line(backend: Backend) {
     );
     assert!(String::from_utf8_lossy(&seeded.stderr).contains("seeded"));
 }
+
+#[test]
+fn fields_are_declared_listed_and_retired_from_the_command_line_on_sqlite() {
+    fields_from_the_command_line(Backend::Sqlite);
+}
+
+#[test]
+#[cfg_attr(
+    not(hourglass_pg),
+    ignore = "no PostgreSQL binaries were found at build time"
+)]
+fn fields_are_declared_listed_and_retired_from_the_command_line_on_postgres() {
+    fields_from_the_command_line(Backend::Postgres);
+}
+
+fn fields_from_the_command_line(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = new_database(backend, dir.path());
+    let db = std::path::Path::new(&database);
+    ok(hourglass(db, &["migrate"]));
+    assert!(ok(hourglass(
+        db,
+        &["fields", "add", "users", "vip_level", "integer"]
+    ))
+    .contains("field 'vip_level' (integer) added to users"));
+    ok(hourglass(
+        db,
+        &["fields", "add", "users", "last_bonus_at", "date"],
+    ));
+    for (args, says) in [
+        (
+            ["fields", "add", "users", "vip_level", "integer"],
+            "already has a field 'vip_level'",
+        ),
+        (
+            ["fields", "add", "users", "Vip", "integer"],
+            "cannot be a field name",
+        ),
+        (
+            ["fields", "add", "users", "registered_at", "date"],
+            "is a column of users in the spec",
+        ),
+        (
+            ["fields", "add", "users", "ltv", "money"],
+            "unknown field type 'money': use integer, decimal, string or date",
+        ),
+        (
+            ["fields", "add", "bets", "ltv", "decimal"],
+            "bets takes no custom fields",
+        ),
+        (
+            ["fields", "add", "players", "ltv", "decimal"],
+            "unknown dataset 'players'",
+        ),
+    ] {
+        let failed = hourglass(db, &args);
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert!(!failed.status.success(), "{args:?}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    let file = dir.path().join("users.csv");
+    std::fs::write(
+        &file,
+        "id,registered_at,vip_level\n11ecc708-32d5-423b-bd59-7d114c26c979,2020-10-10 07:00:00,3\n",
+    )
+    .unwrap();
+    assert!(
+        ok(hourglass(db, &["import", "users", file.to_str().unwrap()]))
+            .contains("1 row(s) written to users")
+    );
+
+    ok(hourglass(db, &["fields", "retire", "users", "vip_level"]));
+    let listed = ok(hourglass(db, &["fields", "list"]));
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 3, "{listed}");
+    assert!(
+        lines[1].starts_with("users")
+            && lines[1].contains("vip_level")
+            && lines[1].contains("integer")
+    );
+    assert!(!lines[1].trim_end().ends_with('-'), "retired: {listed}");
+    assert!(
+        lines[2].contains("last_bonus_at") && lines[2].trim_end().ends_with('-'),
+        "{listed}"
+    );
+    let failed = hourglass(db, &["import", "users", file.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&failed.stderr).contains("field 'vip_level' is not a column here")
+    );
+}

@@ -40,18 +40,21 @@ async fn schema_columns(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
-async fn users_schema(app: &TestApp) -> Value {
-    let schema: Value = app
+/// `GET /api/schema`.
+async fn schema(app: &TestApp) -> Value {
+    let response = app
         .client
         .get(format!("{}/api/schema", app.address))
         .bearer_auth(&app.read_key)
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
-    schema["datasets"]
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn users_schema(app: &TestApp) -> Value {
+    schema(app).await["datasets"]
         .as_array()
         .unwrap()
         .iter()
@@ -253,16 +256,7 @@ async fn a_retired_field_leaves_pulls_and_comes_back_with_its_data(backend: Back
 async fn the_schema_agrees_with_the_header_of_every_pull(backend: Backend) {
     let app = spawn_app(backend).await;
     declare(&app, "score", FieldType::Decimal).await;
-    let schema: Value = app
-        .client
-        .get(format!("{}/api/schema", app.address))
-        .bearer_auth(&app.read_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let schema = schema(&app).await;
     let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
     let datasets = schema["datasets"].as_array().unwrap();
     assert_eq!(datasets.len(), Dataset::all().count());
