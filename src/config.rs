@@ -19,6 +19,9 @@ pub struct Settings {
 impl Settings {
     pub const DEFAULT_BIND: &'static str = "127.0.0.1:8080";
     pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+    pub const DEFAULT_READ_POOL_SIZE: u32 = 8;
+    pub const DEFAULT_WRITE_POOL_SIZE: u32 = 4;
+    pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 60;
 
     /// Defaults for a database at `url`, as tests and tools start from.
     pub fn for_database(url: impl Into<String>) -> Self {
@@ -26,10 +29,10 @@ impl Settings {
             database: DatabaseSettings {
                 url: url.into(),
                 read_url: None,
-                read_pool_size: 8,
-                write_pool_size: 4,
+                read_pool_size: Self::DEFAULT_READ_POOL_SIZE,
+                write_pool_size: Self::DEFAULT_WRITE_POOL_SIZE,
                 acquire_timeout: Duration::from_secs(5),
-                statement_timeout: Duration::from_secs(60),
+                statement_timeout: Duration::from_secs(Self::DEFAULT_STATEMENT_TIMEOUT_SECS),
             },
             bind: Self::DEFAULT_BIND.to_string(),
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,

@@ -1,0 +1,97 @@
+//! `hourglass serve`: the pull and write API over HTTP.
+
+use super::{connect, CliResult};
+use crate::auth::{self, Scopes};
+use crate::config::Settings;
+use crate::seed::SeedOptions;
+use crate::startup::Application;
+use crate::timestamp::Timestamp;
+use diesel::prelude::*;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = Settings::DEFAULT_BIND)]
+    bind: String,
+    /// On an empty database, seed a few thousand players over the last
+    /// days and print a read key with a ready-to-paste curl command.
+    #[arg(long)]
+    demo: bool,
+    /// Largest accepted write body, in bytes (larger ones get 413).
+    #[arg(long, default_value_t = Settings::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// Connections kept for pulls.
+    #[arg(long, default_value_t = Settings::DEFAULT_READ_POOL_SIZE)]
+    read_pool_size: u32,
+    /// Connections kept for writes.
+    #[arg(long, default_value_t = Settings::DEFAULT_WRITE_POOL_SIZE)]
+    write_pool_size: u32,
+    /// PostgreSQL: a replica that pulls read from (writes still go to
+    /// --database). A pull waits until the replica has caught up with it.
+    #[arg(long, env = "READ_DATABASE_URL")]
+    read_database: Option<String>,
+    /// PostgreSQL: the longest a pull's query may run per fetch, in seconds.
+    #[arg(long, default_value_t = Settings::DEFAULT_STATEMENT_TIMEOUT_SECS)]
+    statement_timeout: u64,
+}
+
+pub fn run(mut settings: Settings, args: Args) -> CliResult {
+    settings.bind = args.bind;
+    settings.max_body_bytes = args.max_body_bytes;
+    settings.database.read_pool_size = args.read_pool_size;
+    settings.database.write_pool_size = args.write_pool_size;
+    settings.database.read_url = args.read_database;
+    settings.database.statement_timeout = std::time::Duration::from_secs(args.statement_timeout);
+    if args.demo {
+        demo(&settings)?;
+    }
+    let app = Application::build(&settings)?;
+    log::info!(
+        "hourglass listening on {} (database {})",
+        settings.bind,
+        settings.database.describe()
+    );
+    actix_web::rt::System::new().block_on(app.run_until_stopped())?;
+    Ok(())
+}
+
+/// Seeds an empty database and prints a read key with a curl command.
+fn demo(settings: &Settings) -> CliResult {
+    let mut conn = connect(settings)?;
+    let empty = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "NOT EXISTS (SELECT 1 FROM users)",
+    ))
+    .get_result::<bool>(&mut conn)?;
+    if empty {
+        super::seed::seed_with_progress(
+            &mut conn,
+            SeedOptions {
+                players: 3000,
+                days: 3,
+                until: Timestamp::now(),
+                seed: 42,
+            },
+        )?;
+    } else {
+        eprintln!("the database already holds data: not seeding");
+    }
+    let now = Timestamp::now();
+    let name = format!("demo-{}", now.to_string().replace(['-', ':', ' '], ""));
+    let key = auth::create_key(
+        &mut conn,
+        &name,
+        Scopes {
+            read: true,
+            write: false,
+        },
+        now,
+    )?;
+    let hour = now.as_micros() / 3_600_000_000 * 3_600_000_000;
+    let from = Timestamp::from_micros(hour - 3_600_000_000)
+        .to_string()
+        .replace(' ', "+");
+    let to = Timestamp::from_micros(hour).to_string().replace(' ', "+");
+    let host = settings.bind.replace("0.0.0.0", "127.0.0.1");
+    println!("\nread key '{name}': {key}\n\ntry:\n  curl -H 'Authorization: Bearer {key}' 'http://{host}/api/transactions?from={from}&to={to}'\n");
+    Ok(())
+}
