@@ -4,7 +4,7 @@
 #   bash benches/compare.sh          # ROWS=1000000 BIG=5000000 ROUNDS=5
 #
 # Seeds a SQLite database (BIG transactions, ROWS game actions in ROWS/10
-# sessions), starts `hourglass serve` (release), then times, alternating,
+# sessions, UUID ids), starts `hourglass serve` (release), then times, alternating,
 # ROUNDS rounds each:
 #   - a ROWS-row transactions window as CSV (curl to /dev/null) against
 #     `sqlite3 -csv` of the same rows, columns and timestamp format;
@@ -34,7 +34,12 @@ cargo build --release -q
 bin=$PWD/target/release/hourglass
 work=$(mktemp -d)
 db=$work/bench.db
-stop_server() { pkill -INT -f "hourglass --database $db serve" 2>/dev/null || true; wait 2>/dev/null || true; }
+# The server this script started (a /usr/bin/time wrapper's child, for rss):
+# stopped by its PID, never by name.
+server=""
+stop_server() {
+  if [ -n "$server" ]; then kill -INT "$server" 2>/dev/null || true; wait 2>/dev/null || true; server=""; fi
+}
 trap 'stop_server; rm -rf "$work"' EXIT
 export RUST_LOG=warn
 
@@ -43,20 +48,22 @@ echo "seeding $BIG transactions, $ROWS game actions and 100,000 users ..."
 START=1602313200000000 # 2020-10-10 07:00:00
 # Transaction g is stamped START + g ms; game action g happened in session
 # g % (ROWS/10), ten actions per session, one session starting every 36 s.
+# Every id and reference is a UUID, as operators send them.
+uuid() { echo "printf('%08x-%04x-4%03x-8%03x-%012x', ($1 * 2654435761) % 4294967296, $1 % 65536, $1 % 4096, ($1 / 4096) % 4096, $1)"; }
 sqlite3 "$db" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = OFF;
 WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < $BIG)
-INSERT INTO transactions SELECT n, n % 50000, n * 12345, 'EUR', 'Normal', 'Success', 'Visa', 'IN',
-    $START + n * 1000, $START + n * 1000, 'inv-' || n, n % 50000,
+INSERT INTO transactions SELECT $(uuid n), $(uuid "(n % 50000)"), n * 12345, 'EUR', 'Normal', 'Success', 'Visa', 'IN',
+    $START + n * 1000, $START + n * 1000, 'inv-' || n, $(uuid "(n % 50000)"),
     'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36', '10.1.2.3', '4111 **** **** 1111', NULL FROM g;
 WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n < $ROWS - 1)
-INSERT INTO game_actions SELECT 'a' || n, 's' || (n % ($ROWS / 10)), n % 50000, 'starburst', 'Starburst', 'NetEnt',
+INSERT INTO game_actions SELECT $(uuid n), $(uuid "(n % ($ROWS / 10))"), $(uuid "(n % 50000)"), 'starburst', 'Starburst', 'NetEnt',
     'EUR', 'Normal', CASE WHEN n % 3 = 0 THEN 'win' ELSE 'bet' END, 100000 + n % 7 * 10000, NULL, NULL, NULL,
     $START + (n % ($ROWS / 10)) * 36000000 + (n / ($ROWS / 10)) * 60000000, $START FROM g;
 -- Sparse rows for small windows: a user every 2 s, 30 to the minute.
 WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 100000)
-INSERT INTO users SELECT n, 'Ann', 'Smith', 'f', 'FI', 'Espoo', '10.1.2.3', '1990-02-03', $START, 'ref1', 'google',
+INSERT INTO users SELECT $(uuid n), 'Ann', 'Smith', 'f', 'FI', 'Espoo', '10.1.2.3', '1990-02-03', $START, 'ref1', 'google',
     'Mozilla/5.0 (X11; Linux x86_64)', $START + n * 2000000, 0, 0, 'fi_FI' FROM g;
 UPDATE stamp_clock SET last_stamp = max($START + $BIG * 1000, $START + 100000 * 2000000);
 ANALYZE;
@@ -89,7 +96,7 @@ sql_game="WITH s AS (SELECT DISTINCT session_id FROM game_actions
     $(ts "min(created_at)"), $(ts "max(created_at)"), min(game_vendor), min(balance_type), min(ip), min(user_agent), min(ref_code)
   FROM game_actions a JOIN s ON s.session_id = a.session_id GROUP BY a.session_id ORDER BY max(a.created_at), a.session_id"
 
-serve() { "$bin" --database "$db" serve --bind "127.0.0.1:$PORT" & for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && return; sleep 0.1; done; }
+serve() { "$bin" --database "$db" serve --bind "127.0.0.1:$PORT" & server=$!; for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && return; sleep 0.1; done; }
 seconds() { local s e; s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo "scale=4; ($e - $s) / 1000000000" | bc; }
 get() { curl -sf -o /dev/null -H "Authorization: Bearer $key" "$@"; }
 url="http://127.0.0.1:$PORT/api"
@@ -122,7 +129,9 @@ stop_server
 
 rss() { # query -> peak RSS in MiB of a fresh server streaming it
   /usr/bin/time -f '%M' -o "$work/peak" "$bin" --database "$db" serve --bind "127.0.0.1:$PORT" &
+  local timer=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+  server=$(pgrep -P "$timer")
   get "$url/transactions?$1"
   stop_server
   echo $(( $(cat "$work/peak") / 1024 ))

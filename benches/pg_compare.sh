@@ -19,8 +19,9 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 work=$(mktemp -d)
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [ "$(id -u)" = 0 ] && chown postgres "$work"
+server=""
 cleanup() {
-  pkill -f "hourglass --database postgres://postgres@127.0.0.1:$PORT" 2>/dev/null || true
+  [ -n "$server" ] && kill "$server" 2>/dev/null || true
   as_pg "$pgbin/pg_ctl" -D "$work/data" stop -m fast >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -32,8 +33,10 @@ psql="psql -q -h 127.0.0.1 -p $PORT -U postgres"
 $psql -c "CREATE DATABASE bench" postgres
 url="postgres://postgres@127.0.0.1:$PORT/bench"
 RUST_LOG=warn "$bin" --database "$url" migrate >/dev/null
-$psql -d bench -c "INSERT INTO transactions SELECT g, g % 50000, g::bigint * 12345, 'EUR', 'Normal', 'Success', 'Visa', 'IN',
-    1602313200000000 + g::bigint * 1000, 1602313200000000 + g::bigint * 1000, 'inv-' || g, g % 50000,
+# Ids and references are UUIDs, as operators send them.
+$psql -d bench -c "INSERT INTO transactions SELECT md5(g::text)::uuid::text, md5((g % 50000)::text)::uuid::text,
+    g::bigint * 12345, 'EUR', 'Normal', 'Success', 'Visa', 'IN',
+    1602313200000000 + g::bigint * 1000, 1602313200000000 + g::bigint * 1000, 'inv-' || g, md5((g % 50000)::text)::uuid::text,
     'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36', '10.1.2.3', '4111 **** **** 1111', NULL
   FROM generate_series(1, $ROWS) g;"
 $psql -d bench -c "VACUUM ANALYZE transactions;"

@@ -13,19 +13,20 @@ PORT=${PORT:-18181}
 cargo build --release -q
 bin=$PWD/target/release/hourglass
 work=$(mktemp -d)
-trap 'pkill -f "hourglass --database $work" 2>/dev/null || true; rm -rf "$work"' EXIT
+server=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 db=$work/rss.db
 export RUST_LOG=warn
 
 # Rows as the platform would send them, in files of at most 100,000 rows.
 csv() { # first_id count file
   python3 - "$1" "$2" "$3" <<'PY'
-import sys
+import sys, uuid
 first, count, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 with open(path, "w") as f:
     f.write("id,player_id,amount,currency,type,status,payment_system,dir,created_at,invoice_id,wallet_id,user_agent,ip,requisite\n")
     for i in range(first, first + count):
-        f.write(f"{i},{i % 50000},{i % 100000}.{i % 100:02d},EUR,Normal,Success,Visa,IN,2020-10-10 07:00:00,inv-{i},{i % 50000},Mozilla/5.0 (X11; Linux x86_64),10.1.2.3,4111 **** **** 1111\n")
+        f.write(f"{uuid.UUID(int=i)},{uuid.UUID(int=i % 50000)},{i % 100000}.{i % 100:02d},EUR,Normal,Success,Visa,IN,2020-10-10 07:00:00,inv-{i},{uuid.UUID(int=i % 50000)},Mozilla/5.0 (X11; Linux x86_64),10.1.2.3,4111 **** **** 1111\n")
 PY
 }
 stamp_of() { sed -n 's/.*stamped \(.*\)$/\1/p'; }
@@ -51,10 +52,12 @@ key=$("$bin" --database "$db" keys create --name rss --scope read 2>/dev/null)
 
 measure() { # from to
   /usr/bin/time -f '%M' -o "$work/peak" "$bin" --database "$db" serve --bind "127.0.0.1:$PORT" &
+  local timer=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+  server=$(pgrep -P "$timer")
   local rows
   rows=$(curl -sf -H "Authorization: Bearer $key" "http://127.0.0.1:$PORT/api/transactions?from=$1&to=$2" | tail -n +2 | wc -l)
-  pkill -INT -f "hourglass --database $db serve" ; wait
+  kill -INT "$server"; wait "$timer"; server=""
   echo "$rows rows: peak RSS $(( $(cat "$work/peak") / 1024 )) MiB"
 }
 echo "machine: $(nproc) cores, $(uname -sr); $(date -u '+%Y-%m-%d %H:%M UTC')"
