@@ -5,8 +5,9 @@
 //! JSON or NDJSON (`GET /api/<dataset>?from=…&to=…`), per InTarget's spec.
 //!
 //! Where to start reading: [`routes`] (the route table) → [`routes`]'s
-//! handlers → [`stream`] (pulls) and [`ingest`] (writes) → [`datasets`] (one
-//! module per dataset) → [`db`].
+//! handlers → [`stream`] (pulls) and [`ingest`] (writes) → [`datasets`]
+//! (every dataset described once, in `datasets::defs`, and the generic code
+//! that reads, stores and writes rows from that description) → [`db`].
 
 pub mod auth;
 pub mod cli;
