@@ -66,10 +66,13 @@ impl Application {
                 source,
             })?
             .port();
-        let mut conn = pools.write.get().map_err(DbError::from)?;
+        // The catalog is read where pulls read: a replica lists a custom
+        // field only once the column's ALTER TABLE has reached it, and the
+        // primary, where writes go, has the column before that.
+        let catalog_pool = pools.read.clone();
+        let mut conn = catalog_pool.get().map_err(DbError::from)?;
         let catalog = LiveCatalog::new(Catalog::load(&mut conn).map_err(DbError::from)?);
         drop(conn);
-        let catalog_pool = pools.read.clone();
         let state = web::Data::new(AppState {
             pools,
             catalog: catalog.clone(),

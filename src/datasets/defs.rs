@@ -267,3 +267,42 @@ pub static DATASETS: &[DatasetDef] = &[
         ],
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datasets::Dataset;
+
+    #[test]
+    fn every_description_holds_together() {
+        for def in DATASETS {
+            let column = |name: &str| def.columns.iter().find(|c| c.name == name);
+            let key = column(def.key).unwrap_or_else(|| panic!("{}: no key column", def.name));
+            assert_eq!(key.kind, Id, "{}: the key is an id", def.name);
+            if let Some(stamp) = def.stamp {
+                let stamp = column(stamp).unwrap_or_else(|| panic!("{}: no stamp", def.name));
+                assert_eq!(stamp.kind, Time, "{}", def.name);
+                assert!(!stamp.required, "{}: the stamp is never sent", def.name);
+            }
+            for c in def.columns {
+                assert!(
+                    c.values.is_empty() || c.kind == Text,
+                    "{}.{}: only text columns are enumerated",
+                    def.name,
+                    c.name
+                );
+                let twins = def.columns.iter().filter(|o| o.name == c.name).count();
+                assert_eq!(twins, 1, "{}.{} is listed twice", def.name, c.name);
+            }
+            match def.role {
+                Role::Stored => assert!(def.stamp.is_some(), "{}", def.name),
+                Role::WriteOnly { pulled_as } => {
+                    assert!(Dataset::named(pulled_as).is_pullable())
+                }
+                Role::Computed { written_as } => {
+                    assert!(Dataset::named(written_as).is_pushable())
+                }
+            }
+        }
+    }
+}
