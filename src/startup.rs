@@ -66,13 +66,15 @@ impl Application {
                 source,
             })?
             .port();
-        // The catalog is read where pulls read: a replica lists a custom
-        // field only once the column's ALTER TABLE has reached it, and the
-        // primary, where writes go, has the column before that.
-        let catalog_pool = pools.read.clone();
-        let mut conn = catalog_pool.get().map_err(DbError::from)?;
+        // The first catalog comes from the primary, which is migrated by now
+        // (a replica may still be replaying the migrations). Later ones are
+        // read where pulls read: a replica lists a custom field only once
+        // the column's ALTER TABLE has reached it, and the primary, where
+        // writes go, has the column before that.
+        let mut conn = pools.write.get().map_err(DbError::from)?;
         let catalog = LiveCatalog::new(Catalog::load(&mut conn).map_err(DbError::from)?);
         drop(conn);
+        let catalog_pool = pools.read.clone();
         let state = web::Data::new(AppState {
             pools,
             catalog: catalog.clone(),
