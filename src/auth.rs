@@ -183,6 +183,7 @@ pub async fn require(
     pool: &crate::db::DbPool,
     scope: Scope,
 ) -> Result<(), ApiError> {
+    refuse_key_in_query(req)?;
     let key = presented_key(req).ok_or(ApiError::Unauthorized(
         "send an API key as 'Authorization: Bearer KEY' (or as the password of HTTP Basic); create one with `hourglass keys create`",
     ))?;
@@ -209,6 +210,27 @@ pub async fn require(
             }
         ))),
     }
+}
+
+/// Query parameters clients put keys in.
+const KEY_PARAMETERS: &[&str] = &["key", "api_key", "apikey", "access_token", "token"];
+
+/// Refuses a key sent in the URL: proxies, browser histories and access logs
+/// keep URLs, so a key there is as good as published. The answer names the
+/// parameter, never its value.
+fn refuse_key_in_query(req: &HttpRequest) -> Result<(), ApiError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    for (name, _) in pairs {
+        let lower = name.to_ascii_lowercase();
+        if let Some(parameter) = KEY_PARAMETERS.iter().find(|p| **p == lower) {
+            return Err(ApiError::InvalidParameter {
+                parameter,
+                reason: "looks like an API key in the URL, where proxies and logs keep it: send the key as 'Authorization: Bearer KEY' instead (and revoke this one if it was real)".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The key from `Authorization: Bearer KEY` or `Basic base64(user:KEY)`.

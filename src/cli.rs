@@ -77,7 +77,24 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// A write connection to the migrated database, for one-off commands.
+/// A write connection to an existing database, migrated: a mistyped SQLite
+/// path is an error, never a new empty database that keys or imports go to.
+fn connect_existing(
+    settings: &Settings,
+) -> Result<PooledConn, Box<dyn std::error::Error + Send + Sync>> {
+    if let Some(path) = settings.database.sqlite_path() {
+        if !std::path::Path::new(path).exists() {
+            return Err(format!(
+                "there is no database at '{path}': check --database (or DATABASE_URL), or create it with `hourglass migrate`"
+            )
+            .into());
+        }
+    }
+    connect(settings)
+}
+
+/// A write connection to the migrated database, which is created if it is a
+/// SQLite file that does not exist yet.
 fn connect(settings: &Settings) -> Result<PooledConn, Box<dyn std::error::Error + Send + Sync>> {
     let mut database = settings.database.clone();
     database.read_pool_size = 1;

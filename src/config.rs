@@ -14,6 +14,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Query parameters a pull accepts and ignores besides its own (a CRM's
+    /// signature, say); any other unknown parameter is a 400.
+    pub extra_params: Vec<String>,
 }
 
 impl Settings {
@@ -37,6 +40,7 @@ impl Settings {
             bind: Self::DEFAULT_BIND.to_string(),
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             workers: 0,
+            extra_params: Vec::new(),
         }
     }
 }

@@ -84,6 +84,14 @@ impl DatabaseSettings {
     pub fn describe(&self) -> String {
         describe(&self.url)
     }
+
+    /// The SQLite file, when the database is one.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        match backend_of(&self.url) {
+            Backend::Sqlite => Some(self.url.strip_prefix("sqlite://").unwrap_or(&self.url)),
+            Backend::Postgres => None,
+        }
+    }
 }
 
 fn backend_of(url: &str) -> Backend {

@@ -25,6 +25,9 @@ pub enum ApiError {
         parameter: &'static str,
         reason: String,
     },
+    /// A query parameter the endpoint does not take.
+    #[error("unknown query parameter '{name}': {hint}")]
+    UnknownParameter { name: String, hint: String },
     /// The request body cannot be read at all (not JSON, not CSV, ...).
     #[error("{0}")]
     MalformedBody(String),
@@ -42,6 +45,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     NotFound(String),
+    /// The path exists, the method does not; `allow` lists those that do.
+    #[error("this path answers {allow} only")]
+    MethodNotAllowed { allow: &'static str },
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("{0}")]
@@ -61,6 +67,7 @@ impl ApiError {
     fn kind(&self) -> (&'static str, &'static str) {
         match self {
             ApiError::InvalidParameter { .. } => ("invalid-parameter", "Invalid query parameter"),
+            ApiError::UnknownParameter { .. } => ("unknown-parameter", "Unknown query parameter"),
             ApiError::MalformedBody(_) => ("malformed-body", "Malformed request body"),
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
@@ -68,11 +75,25 @@ impl ApiError {
             ApiError::InvalidRow { .. } => ("invalid-row", "Invalid row"),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Unauthorized(_) => ("unauthorized", "Missing or unknown API key"),
             ApiError::Forbidden(_) => ("forbidden", "API key lacks the scope"),
             ApiError::TooEarly { .. } => ("too-early", "Window ends in the future"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
+        }
+    }
+
+    /// What a log line may say of a rejected request: the kind of error and
+    /// the parameter, row or field it names, never the values involved
+    /// (they may hold a key sent in the wrong place, or personal data).
+    pub fn summary(&self) -> String {
+        let (slug, _) = self.kind();
+        match self {
+            ApiError::InvalidParameter { parameter, .. } => format!("{slug} '{parameter}'"),
+            ApiError::UnknownParameter { name, .. } => format!("{slug} '{name}'"),
+            ApiError::InvalidRow { row, field, .. } => format!("{slug} row {row} field '{field}'"),
+            _ => slug.to_string(),
         }
     }
 
@@ -99,13 +120,14 @@ pub fn cause_chain(error: &dyn StdError) -> String {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::InvalidParameter { .. } | ApiError::MalformedBody(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::InvalidParameter { .. }
+            | ApiError::UnknownParameter { .. }
+            | ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::InvalidRow { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             // actix's `http` 0.2 has no constant for 425 Too Early (RFC 8470).
@@ -127,6 +149,7 @@ impl ResponseError for ApiError {
         });
         match self {
             ApiError::InvalidParameter { parameter, .. } => body["parameter"] = json!(parameter),
+            ApiError::UnknownParameter { name, .. } => body["parameter"] = json!(name),
             ApiError::InvalidRow { row, field, .. } => {
                 body["row"] = json!(row);
                 body["field"] = json!(field);
@@ -141,6 +164,9 @@ impl ResponseError for ApiError {
             }
             ApiError::TooEarly { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, *retry_after));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, *allow));
             }
             ApiError::Unauthorized(_) => {
                 // Two challenges: Bearer for machines, Basic so that a browser

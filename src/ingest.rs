@@ -15,7 +15,7 @@ use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::timestamp::Timestamp;
 use fields::{FieldError, Fields};
-use serde::de::{DeserializeSeed, Error as _, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::Map;
 use std::fmt;
 
@@ -72,6 +72,7 @@ impl BodyFormat {
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Written {
     pub dataset: &'static str,
+    /// Rows stored: a batch that repeats a key stores its last row once.
     pub rows: usize,
     /// The stamp every row of the batch was written with (absent for an empty batch).
     #[serde(serialize_with = "serialize_stamp")]
@@ -120,13 +121,12 @@ pub fn write_batch(
             stamp: None,
         });
     }
-    let stamp = db::write_transaction(conn, clock, |conn, stamp| {
-        sql::upsert(conn, shape, rows, stamp)?;
-        Ok::<_, ApiError>(stamp)
+    let (stored, stamp) = db::write_transaction(conn, clock, |conn, stamp| {
+        Ok::<_, ApiError>((sql::upsert(conn, shape, rows, stamp)?, stamp))
     })?;
     Ok(Written {
         dataset,
-        rows: rows.len(),
+        rows: stored,
         stamp: Some(stamp),
     })
 }
@@ -137,11 +137,23 @@ pub fn parse_batch(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec
     // Spreadsheets save "CSV UTF-8" with a byte-order mark, which would
     // otherwise become part of the first column's name.
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    match format {
+    if first_byte(body).is_none() {
+        return Err(ApiError::MalformedBody(
+            "the body is empty: send at least one row (a JSON array, NDJSON, or CSV with a header row)".into(),
+        ));
+    }
+    let rows = match format {
         BodyFormat::Csv => parse_csv(shape, body),
         BodyFormat::Json if first_byte(body) == Some(b'[') => parse_json_array(shape, body),
         BodyFormat::Json | BodyFormat::Ndjson => parse_json_objects(shape, body),
+    }?;
+    if rows.is_empty() {
+        // A header-only CSV or `[]`: most likely a file that came out empty.
+        return Err(ApiError::MalformedBody(
+            "the body holds no rows: send at least one".into(),
+        ));
     }
+    Ok(rows)
 }
 
 /// Reads one row from its fields, every column by its kind.
@@ -201,14 +213,51 @@ fn check_column(shape: &Shape, name: &str) -> Result<usize, FieldError> {
     }
 }
 
-fn row_from_object(
-    shape: &Shape,
-    object: &Map<String, serde_json::Value>,
-) -> Result<Row, FieldError> {
-    for name in object.keys() {
+/// A JSON object as a row arrives, with the first key it repeats: serde_json
+/// alone would keep the last value silently.
+struct Object {
+    map: Map<String, serde_json::Value>,
+    repeated: Option<String>,
+}
+
+impl<'de> serde::Deserialize<'de> for Object {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = Object;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Object, A::Error> {
+                let mut object = Object {
+                    map: Map::new(),
+                    repeated: None,
+                };
+                while let Some(key) = access.next_key::<String>()? {
+                    let value = access.next_value()?;
+                    if object.map.contains_key(&key) {
+                        object.repeated.get_or_insert(key);
+                    } else {
+                        object.map.insert(key, value);
+                    }
+                }
+                Ok(object)
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+fn row_from_object(shape: &Shape, object: &Object) -> Result<Row, FieldError> {
+    if let Some(name) = &object.repeated {
+        return Err(FieldError::new(name, "is given twice in the row"));
+    }
+    for name in object.map.keys() {
         check_column(shape, name)?;
     }
-    parse_row(shape, &Fields::Json(object))
+    parse_row(shape, &Fields::Json(&object.map))
 }
 
 fn parse_csv(shape: &Shape, body: &[u8]) -> Result<Vec<Row>, ApiError> {
@@ -253,9 +302,7 @@ fn parse_csv(shape: &Shape, body: &[u8]) -> Result<Vec<Row>, ApiError> {
 
 fn parse_json_objects(shape: &Shape, body: &[u8]) -> Result<Vec<Row>, ApiError> {
     let mut rows = Vec::new();
-    for object in
-        serde_json::Deserializer::from_slice(body).into_iter::<Map<String, serde_json::Value>>()
-    {
+    for object in serde_json::Deserializer::from_slice(body).into_iter::<Object>() {
         let row = rows.len() + 1;
         let object = object.map_err(|error| {
             ApiError::MalformedBody(format!("row {row} is not a JSON object: {error}"))
@@ -310,7 +357,7 @@ impl<'de> Visitor<'de> for RowsSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Row>, A::Error> {
         let mut rows = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(object) = seq.next_element::<Map<String, serde_json::Value>>()? {
+        while let Some(object) = seq.next_element::<Object>()? {
             match row_from_object(self.shape, &object) {
                 Ok(row) => rows.push(row),
                 Err(error) => {

@@ -3,15 +3,19 @@
 //! | method | path              | handler        | key scope |
 //! |--------|-------------------|----------------|-----------|
 //! | GET    | `/health`         | [`health`]     | none      |
+//! | GET    | `/openapi.yaml`   | [`openapi`]    | none      |
 //! | GET    | `/api/schema`     | [`schema::schema`] | read  |
 //! | GET    | `/api/{dataset}`  | [`pull::pull`] | read      |
 //! | POST   | `/api/{dataset}`  | [`push::push`] | write     |
 //!
-//! Anything else is a problem+json 404.
+//! A known path asked with another method is a 405 with `Allow`; anything
+//! else is a problem+json 404.
 //!
 //! Logging: a pull logs its line when its stream ends (rows, bytes,
 //! duration, outcome), a write when it has committed; the `/api` scope logs
-//! every rejected request here. Other paths get actix's access log.
+//! every rejected request here, by kind and field but never with the values
+//! involved. Other paths get the access log (startup.rs), which leaves query
+//! strings out.
 
 mod health;
 mod pull;
@@ -23,25 +27,49 @@ use actix_web::dev::Service;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health::health))
+    cfg.service(only(web::resource("/health"), "GET").route(web::get().to(health::health)))
+        .service(only(web::resource("/openapi.yaml"), "GET").route(web::get().to(openapi)))
         .service(
             web::scope("/api")
                 .wrap_fn(|req, service| {
-                    let line = format!("{} {}", req.method(), req.uri());
+                    // The path only: a query string may carry a key or other
+                    // values that do not belong in a log.
+                    let line = format!("{} {}", req.method(), req.path());
                     let response = service.call(req);
                     async move {
                         let response = response.await?;
                         if let Some(error) = response.response().error() {
-                            log::info!("{line} rejected {}: {error}", response.status().as_u16());
+                            let summary = match error.as_error::<ApiError>() {
+                                Some(error) => error.summary(),
+                                None => "rejected by the framework".to_string(),
+                            };
+                            log::info!("{line} rejected {}: {summary}", response.status().as_u16());
                         }
                         Ok(response)
                     }
                 })
-                .route("/schema", web::get().to(schema::schema))
-                .route("/{dataset}", web::get().to(pull::pull))
-                .route("/{dataset}", web::post().to(push::push)),
+                .service(only(web::resource("/schema"), "GET").route(web::get().to(schema::schema)))
+                .service(
+                    only(web::resource("/{dataset}"), "GET, POST")
+                        .route(web::get().to(pull::pull))
+                        .route(web::post().to(push::push)),
+                ),
         )
         .default_service(web::to(not_found));
+}
+
+/// A resource that answers any method but `allow` with 405 and `Allow`.
+fn only(resource: actix_web::Resource, allow: &'static str) -> actix_web::Resource {
+    resource.default_service(web::to(move || async move {
+        Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow })
+    }))
+}
+
+/// `GET /openapi.yaml`: the API's description, as built into this binary.
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(include_str!("../openapi.yaml"))
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -17,6 +17,8 @@ pub struct AppState {
     pub catalog: LiveCatalog,
     pub clock: Arc<dyn Clock>,
     pub max_body_bytes: usize,
+    /// Query parameters a pull ignores (`--allow-param`).
+    pub extra_params: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,13 +82,20 @@ impl Application {
             catalog: catalog.clone(),
             clock,
             max_body_bytes: settings.max_body_bytes,
+            extra_params: settings.extra_params.clone(),
         });
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .wrap(middleware::Compress::default())
                 // /api requests log their own, richer line (see routes.rs).
-                .wrap(middleware::Logger::default().exclude_regex("^/api/"))
+                .wrap(
+                    // No query string (`%U` is the path) and no Referer: either
+                    // may carry a key or other values that stay out of logs.
+                    middleware::Logger::new("%a \"%{method}xi %U\" %s %b %T")
+                        .custom_request_replace("method", |req| req.method().to_string())
+                        .exclude_regex("^/api/"),
+                )
                 .configure(routes::configure)
         });
         if settings.workers > 0 {

@@ -1,6 +1,6 @@
 //! `hourglass fields add | list | retire`: custom player fields.
 
-use super::{connect, CliResult};
+use super::{connect_existing, CliResult};
 use crate::config::Settings;
 use crate::datasets::custom::{self, FieldType};
 use crate::datasets::Dataset;
@@ -43,7 +43,7 @@ fn dataset_named(name: &str) -> Result<Dataset, String> {
 }
 
 pub fn run(settings: Settings, args: Args) -> CliResult {
-    let mut conn = connect(&settings)?;
+    let mut conn = connect_existing(&settings)?;
     match args.command {
         FieldsCommand::Add {
             dataset,

@@ -1,7 +1,7 @@
 //! `hourglass import DATASET FILE`: write a file into a dataset in one
 //! transaction, validated exactly as `POST /api/<dataset>` validates it.
 
-use super::{connect, CliResult};
+use super::{connect_existing, CliResult};
 use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::datasets::catalog::Catalog;
@@ -35,7 +35,7 @@ pub fn run(settings: Settings, Args { dataset, file }: Args) -> CliResult {
     })?;
     let body = std::fs::read(&file)
         .map_err(|error| format!("cannot read '{}': {error}", file.display()))?;
-    let mut conn = connect(&settings)?;
+    let mut conn = connect_existing(&settings)?;
     let catalog = Catalog::load(&mut conn)?;
     let written = ingest::ingest(
         &mut conn,

@@ -1,6 +1,6 @@
 //! `hourglass keys create | list | revoke`: API keys.
 
-use super::{connect, CliResult};
+use super::{connect_existing, CliResult};
 use crate::auth::{self, Scopes};
 use crate::config::Settings;
 use crate::timestamp::Timestamp;
@@ -29,7 +29,7 @@ enum KeysCommand {
 }
 
 pub fn run(settings: Settings, args: Args) -> CliResult {
-    let mut conn = connect(&settings)?;
+    let mut conn = connect_existing(&settings)?;
     match args.command {
         KeysCommand::Create { name, scope } => {
             let key = auth::create_key(&mut conn, &name, scope, Timestamp::now())?;

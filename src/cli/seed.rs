@@ -1,6 +1,6 @@
 //! `hourglass seed`: deterministic synthetic data for every dataset.
 
-use super::{connect, CliResult};
+use super::{connect_existing, CliResult};
 use crate::config::Settings;
 use crate::db::DbConnection;
 use crate::seed::{self, SeedOptions};
@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 pub fn run(settings: Settings, args: Args) -> CliResult {
-    let mut conn = connect(&settings)?;
+    let mut conn = connect_existing(&settings)?;
     seed_with_progress(
         &mut conn,
         SeedOptions {

@@ -30,6 +30,10 @@ pub struct Args {
     /// --database). A pull waits until the replica has caught up with it.
     #[arg(long, env = "READ_DATABASE_URL")]
     read_database: Option<String>,
+    /// A query parameter pulls accept and ignore, such as a signature your
+    /// CRM adds (repeat for several). Any other unknown parameter is a 400.
+    #[arg(long = "allow-param", value_name = "NAME")]
+    allow_params: Vec<String>,
     /// PostgreSQL: the longest a pull's query may run per fetch, in seconds.
     #[arg(long, default_value_t = Settings::DEFAULT_STATEMENT_TIMEOUT_SECS)]
     statement_timeout: u64,
@@ -41,6 +45,7 @@ pub fn run(mut settings: Settings, args: Args) -> CliResult {
     settings.database.read_pool_size = args.read_pool_size;
     settings.database.write_pool_size = args.write_pool_size;
     settings.database.read_url = args.read_database;
+    settings.extra_params = args.allow_params;
     settings.database.statement_timeout = std::time::Duration::from_secs(args.statement_timeout);
     if args.demo {
         demo(&settings)?;

@@ -164,13 +164,14 @@ pub(super) fn window_statement(pieces: &[String; 3], window: TimeWindow) -> Stat
 /// ignored), or replaces the row with the same key, every row stamped
 /// `stamp`. Many rows go to a statement: one round trip for many rows.
 /// A batch that repeats a key keeps the last row of each key (PostgreSQL
-/// refuses to update one row twice in a statement).
+/// refuses to update one row twice in a statement). Returns how many rows
+/// were stored.
 pub fn upsert(
     conn: &mut DbConnection,
     shape: &Shape,
     rows: &[Vec<Value>],
     stamp: Timestamp,
-) -> QueryResult<()> {
+) -> QueryResult<usize> {
     let stamp_index = shape.stamp.expect("a written dataset has a stamp column");
     let stamp = Value::Int(stamp.as_micros());
     let names: Vec<String> = shape.columns.iter().map(|c| quote(c.sql_name())).collect();
@@ -207,7 +208,7 @@ pub fn upsert(
         }
         execute(conn, statement.sql(tail.as_str()))?;
     }
-    Ok(())
+    Ok(rows.len())
 }
 
 /// The rows of a batch that a sequence of upserts would leave: the last row

@@ -10,8 +10,10 @@ use crate::window::{Format, TimeWindow};
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-/// The query parameters a pull understands; others are ignored (a CRM may
-/// add its own, such as a signature).
+/// The query parameters a pull understands. Any other is refused, so that a
+/// misspelt or unsupported filter (`&player_id=5`, `&limit=10`) never
+/// silently returns the whole window; a CRM's own parameters, such as a
+/// signature, are allowed by name with `--allow-param`.
 #[derive(Debug, Default)]
 struct PullParams {
     from: Option<String>,
@@ -21,7 +23,7 @@ struct PullParams {
 }
 
 impl PullParams {
-    fn parse(query: &str) -> Result<Self, ApiError> {
+    fn parse(query: &str, extra: &[String]) -> Result<Self, ApiError> {
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(query).map_err(|error| ApiError::InvalidParameter {
                 parameter: "query",
@@ -34,7 +36,18 @@ impl PullParams {
                 "to" => ("to", &mut params.to),
                 "format" => ("format", &mut params.format),
                 "download" => ("download", &mut params.download),
-                _ => continue,
+                _ if extra.contains(&name) => continue,
+                _ => {
+                    let hint = format!(
+                        "a pull takes from, to, format and download{}",
+                        if extra.is_empty() {
+                            " (an operator can allow more with --allow-param)".to_string()
+                        } else {
+                            format!(", and ignores {}", extra.join(", "))
+                        }
+                    );
+                    return Err(ApiError::UnknownParameter { name, hint });
+                }
             };
             if slot.replace(value).is_some() {
                 return Err(ApiError::InvalidParameter {
@@ -66,7 +79,7 @@ pub async fn pull(
                 )
             })
         })?;
-    let params = PullParams::parse(req.query_string())?;
+    let params = PullParams::parse(req.query_string(), &state.extra_params)?;
     let window = TimeWindow::from_params(params.from.as_deref(), params.to.as_deref())?;
     let accept = req
         .headers()

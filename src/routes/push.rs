@@ -5,15 +5,19 @@ use crate::datasets::Dataset;
 use crate::error::ApiError;
 use crate::ingest::{self, BodyFormat};
 use crate::startup::AppState;
+use actix_web::dev::Decompress;
+use actix_web::error::PayloadError;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use std::pin::Pin;
 use std::time::Instant;
 
 pub async fn push(
     req: HttpRequest,
     path: web::Path<String>,
-    mut payload: web::Payload,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
@@ -34,7 +38,8 @@ pub async fn push(
         })?;
 
     // Read the body up to the limit, refusing early when Content-Length
-    // already says it is too large.
+    // already says it is too large. A compressed body is decoded as it comes
+    // in, and the limit applies to what it decodes to.
     let limit = state.max_body_bytes;
     let too_large = ApiError::PayloadTooLarge { limit };
     let declared = req
@@ -45,8 +50,17 @@ pub async fn push(
     if declared.is_some_and(|length| length > limit) {
         return Err(too_large);
     }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
+    let mut chunks: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = if compressed(&req)?
+    {
+        Box::pin(Decompress::from_headers(
+            payload.into_inner(),
+            req.headers(),
+        ))
+    } else {
+        Box::pin(payload.into_inner())
+    };
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+    while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|error| {
             ApiError::MalformedBody(format!("cannot read the request body: {error}"))
         })?;
@@ -66,14 +80,12 @@ pub async fn push(
     let clock = state.clock.clone();
     let catalog = state.catalog.current();
     let written = web::block(move || {
+        // Every row is read and checked before a write connection is taken.
+        let shape = catalog.shape(dataset);
+        let rows = ingest::parse_batch(shape, format, &body)?;
+        drop(body);
         let mut conn = pool.get()?;
-        ingest::ingest(
-            &mut conn,
-            clock.as_ref(),
-            catalog.shape(dataset),
-            format,
-            &body,
-        )
+        ingest::write_batch(&mut conn, clock.as_ref(), shape, &rows)
     })
     .await??;
     log::info!(
@@ -84,4 +96,20 @@ pub async fn push(
         started.elapsed().as_millis()
     );
     Ok(HttpResponse::Ok().json(written))
+}
+
+/// Whether the body is compressed (`Content-Encoding: gzip` or `deflate`);
+/// any other encoding is a 415 rather than a body read as garbage.
+fn compressed(req: &HttpRequest) -> Result<bool, ApiError> {
+    let Some(encoding) = req.headers().get(header::CONTENT_ENCODING) else {
+        return Ok(false);
+    };
+    let encoding = encoding.to_str().unwrap_or("").trim().to_ascii_lowercase();
+    match encoding.as_str() {
+        "" | "identity" => Ok(false),
+        "gzip" | "x-gzip" | "deflate" => Ok(true),
+        _ => Err(ApiError::UnsupportedMediaType(format!(
+            "cannot read a body with Content-Encoding '{encoding}': send it uncompressed, gzip or deflate"
+        ))),
+    }
 }

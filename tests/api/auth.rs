@@ -95,7 +95,7 @@ async fn keys_are_checked_for_presence_validity_and_scope(backend: Backend) {
             app.client
                 .post(&post)
                 .header("Authorization", basic(&write_only))
-                .body("[]"),
+                .body(serde_json::json!([crate::helpers::sample_row("users", "u1")]).to_string()),
             200,
         ),
         ("no key writes", app.client.post(&post).body("[]"), 401),

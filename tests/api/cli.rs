@@ -171,3 +171,29 @@ fn fields_from_the_command_line(backend: Backend) {
         String::from_utf8_lossy(&failed.stderr).contains("field 'vip_level' is not a column here")
     );
 }
+
+#[test]
+fn commands_other_than_migrate_and_serve_refuse_a_missing_sqlite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("hourglas.db");
+    let file = dir.path().join("users.csv");
+    std::fs::write(&file, "id,registered_at\nu1,2020-10-10 07:00:00\n").unwrap();
+    for args in [
+        vec!["keys", "list"],
+        vec!["keys", "create", "--name", "crm"],
+        vec!["import", "users", file.to_str().unwrap()],
+        vec!["fields", "list"],
+        vec!["seed", "--players", "1", "--days", "1"],
+    ] {
+        let output = hourglass(&missing, &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(
+            stderr.contains("there is no database at") && stderr.contains("hourglass migrate"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!missing.exists(), "{args:?} created the file");
+    }
+    ok(hourglass(&missing, &["migrate"]));
+    assert!(missing.exists());
+}

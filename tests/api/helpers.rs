@@ -345,12 +345,37 @@ impl ServerProcess {
     /// Starts the binary on `database_url` (plus `args`) on a free port and
     /// waits until it answers `/health`.
     pub async fn start(database_url: &str, args: &[&str]) -> ServerProcess {
+        Self::spawn(database_url, args, |command| {
+            command.env("RUST_LOG", "warn");
+        })
+        .await
+    }
+
+    /// As [`ServerProcess::start`], logging at `info` into `log`.
+    pub async fn start_logging(
+        database_url: &str,
+        args: &[&str],
+        log: &std::path::Path,
+    ) -> ServerProcess {
+        let file = std::fs::File::create(log).unwrap();
+        Self::spawn(database_url, args, |command| {
+            command.env("RUST_LOG", "info").stderr(file);
+        })
+        .await
+    }
+
+    async fn spawn(
+        database_url: &str,
+        args: &[&str],
+        configure: impl FnOnce(&mut std::process::Command),
+    ) -> ServerProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_hourglass"))
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_hourglass"));
+        command
             .args([
                 "--database",
                 database_url,
@@ -358,10 +383,9 @@ impl ServerProcess {
                 "--bind",
                 &format!("127.0.0.1:{port}"),
             ])
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .expect("hourglass starts");
+            .args(args);
+        configure(&mut command);
+        let child = command.spawn().expect("hourglass starts");
         let server = ServerProcess {
             address: format!("http://127.0.0.1:{port}"),
             child,

@@ -9,6 +9,7 @@
 //! - `game_sessions`: a session that straddles windows comes out whole in each
 //! - `streaming`: a client that goes away frees its connection; a failure mid-stream looks broken;
 //!   an exhausted pool is a 503
+//! - `strict`: empty bodies, repeated columns, unknown parameters, wrong methods, encodings; keys never logged
 //! - `partition`: proptest, consecutive windows partition every dataset's rows
 //! - `no_miss`: consecutive pulls miss nothing under concurrent writes, late data, clock skew
 //! - `postgres`: two server processes on one database, a lagging replica, flat memory
@@ -31,3 +32,4 @@ mod pg_cluster;
 mod postgres;
 mod pull;
 mod streaming;
+mod strict;

@@ -1,0 +1,279 @@
+//! Nothing is accepted quietly: empty bodies, repeated columns, unknown
+//! parameters, wrong methods and foreign encodings get a clear 4xx; gzip
+//! bodies are read; `rows` counts what was stored; keys never reach a log.
+
+use crate::helpers::{
+    new_database, on_both_backends, sample_row, spawn_app, spawn_app_with, window, Backend,
+};
+use serde_json::{json, Value};
+use std::io::Write;
+
+on_both_backends!(
+    empty_bodies_and_bodies_without_rows_are_400s,
+    a_column_or_key_given_twice_is_a_422,
+    gzip_bodies_are_read_within_the_limit_and_other_encodings_are_415s,
+    rows_counts_the_rows_stored,
+    an_unknown_query_parameter_is_a_400_unless_allowed,
+    wrong_methods_are_405s_with_allow,
+    a_key_in_the_query_string_is_refused_and_never_logged,
+);
+
+async fn problem(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    (status, body)
+}
+
+async fn empty_bodies_and_bodies_without_rows_are_400s(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for (content_type, body, says) in [
+        ("application/json", "", "the body is empty"),
+        ("text/csv", "\u{feff} \r\n", "the body is empty"),
+        ("application/x-ndjson", "\n\n", "the body is empty"),
+        ("text/csv", "id,registered_at\n", "no rows"),
+        ("application/json", "[]", "no rows"),
+    ] {
+        let (status, problem) = problem(app.push("users", content_type, body).await).await;
+        assert_eq!(status, 400, "{body:?}: {problem}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{body:?}: {detail}");
+    }
+    assert_eq!(app.count("users"), 0);
+}
+
+async fn a_column_or_key_given_twice_is_a_422(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let csv = "id,registered_at,city,city\nu1,2020-10-10 07:00:00,Espoo,Oulu\n";
+    let (status, body) = problem(app.push("users", "text/csv", csv).await).await;
+    assert_eq!(
+        (status, body["row"].clone(), body["field"].clone()),
+        (422, json!(0), json!("city"))
+    );
+    let json = r#"[{"id": "u1", "registered_at": "2020-10-10 07:00:00"},
+        {"id": "u2", "city": "Espoo", "registered_at": "2020-10-10 07:00:00", "city": "Oulu"}]"#;
+    let (status, body) = problem(app.push("users", "application/json", json).await).await;
+    assert_eq!(
+        (status, body["row"].clone(), body["field"].clone()),
+        (422, json!(2), json!("city"))
+    );
+    let ndjson = "{\"id\": \"u1\", \"id\": \"u2\", \"registered_at\": \"2020-10-10 07:00:00\"}\n";
+    let (status, body) = problem(app.push("users", "application/x-ndjson", ndjson).await).await;
+    assert_eq!(
+        (status, body["row"].clone(), body["field"].clone()),
+        (422, json!(1), json!("id"))
+    );
+    assert_eq!(app.count("users"), 0);
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+async fn gzip_bodies_are_read_within_the_limit_and_other_encodings_are_415s(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| settings.max_body_bytes = 200_000).await;
+    let rows: Vec<Value> = (0..100).map(|id| sample_row("users", id)).collect();
+    let body = Value::Array(rows).to_string();
+    let response = app
+        .client
+        .post(format!("{}/api/users", app.address))
+        .bearer_auth(&app.write_key)
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", "gzip")
+        .body(gzip(body.as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(app.count("users"), 100);
+
+    // 10 MB of zeros compress to about 10 KB: the limit applies to what a
+    // body decodes to, so a small bomb is refused, never inflated in memory.
+    let bomb = gzip(&vec![b' '; 10_000_000]);
+    assert!(bomb.len() < 200_000);
+    let response = app
+        .client
+        .post(format!("{}/api/users", app.address))
+        .bearer_auth(&app.write_key)
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", "gzip")
+        .body(bomb)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+
+    let response = app
+        .client
+        .post(format!("{}/api/users", app.address))
+        .bearer_auth(&app.write_key)
+        .header("Content-Type", "application/json")
+        .header("Content-Encoding", "br")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let (status, problem) = problem(response).await;
+    assert_eq!(status, 415);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("'br'"),
+        "{problem}"
+    );
+}
+
+async fn rows_counts_the_rows_stored(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let batch = json!([
+        sample_row("users", "u1"),
+        sample_row("users", "u2"),
+        sample_row("users", "u1")
+    ]);
+    let response = app
+        .push("users", "application/json", batch.to_string())
+        .await;
+    let written: Value = response.json().await.unwrap();
+    assert_eq!(written["rows"], 2, "{written}");
+    assert_eq!(app.count("users"), 2);
+}
+
+async fn an_unknown_query_parameter_is_a_400_unless_allowed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    for extra in ["player_id=5", "limit=10", "signature=abc"] {
+        let (status, body) = problem(app.pull("users", &format!("{query}&{extra}")).await).await;
+        let name = extra.split('=').next().unwrap();
+        assert_eq!(
+            (status, body["parameter"].as_str()),
+            (400, Some(name)),
+            "{body}"
+        );
+    }
+    let app = spawn_app_with(backend, |settings| {
+        settings.extra_params = vec!["signature".into(), "ts".into()];
+    })
+    .await;
+    let response = app
+        .pull("users", &format!("{query}&signature=abc&ts=1"))
+        .await;
+    assert_eq!(response.status(), 200);
+    let (status, body) = problem(app.pull("users", &format!("{query}&limit=1")).await).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ignores signature, ts"),
+        "{body}"
+    );
+}
+
+async fn wrong_methods_are_405s_with_allow(backend: Backend) {
+    let app = spawn_app(backend).await;
+    use reqwest::Method;
+    for (method, path, allow) in [
+        (Method::PUT, "/api/users", "GET, POST"),
+        (Method::DELETE, "/api/users", "GET, POST"),
+        (Method::PATCH, "/api/bets", "GET, POST"),
+        (Method::HEAD, "/api/users", "GET, POST"),
+        (Method::OPTIONS, "/api/users", "GET, POST"),
+        (Method::TRACE, "/api/users", "GET, POST"),
+        (Method::POST, "/api/schema", "GET"),
+        (Method::POST, "/health", "GET"),
+        (Method::DELETE, "/openapi.yaml", "GET"),
+    ] {
+        let response = app
+            .client
+            .request(method.clone(), format!("{}{path}", app.address))
+            .bearer_auth(&app.write_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+    }
+    let spec = app
+        .client
+        .get(format!("{}/openapi.yaml", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spec.status(), 200);
+    assert_eq!(spec.headers()["content-type"], "application/yaml");
+    let served = spec.text().await.unwrap();
+    let file =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    assert_eq!(served, file);
+}
+
+async fn a_key_in_the_query_string_is_refused_and_never_logged(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = new_database(backend, dir.path());
+    let log = dir.path().join("serve.log");
+    let key = {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hourglass"))
+            .args(["--database", &database, "migrate"])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hourglass"))
+            .args(["--database", &database, "keys", "create", "--name", "crm"])
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    };
+    let server = crate::helpers::ServerProcess::start_logging(&database, &[], &log).await;
+    let client = reqwest::Client::new();
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    for parameter in ["key", "api_key", "access_token", "token", "API_KEY"] {
+        let response = client
+            .get(format!(
+                "{}/api/users?{query}&{parameter}={key}",
+                server.address
+            ))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem(response).await;
+        assert_eq!(status, 400, "{parameter}: {body}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains("Authorization: Bearer"), "{detail}");
+        assert!(!detail.contains(&key), "the answer does not echo the key");
+    }
+    for url in [
+        format!("{}/health?key={key}", server.address),
+        format!("{}/nowhere?token={key}", server.address),
+        format!(
+            "{}/api/users?from={key}&to=2020-10-10+08:00:00",
+            server.address
+        ),
+        format!("{}/api/users?{query}&note={key}", server.address),
+    ] {
+        client
+            .get(url)
+            .bearer_auth("hg_wrong")
+            .send()
+            .await
+            .unwrap();
+        client
+            .get(format!(
+                "{}/api/users?{query}&signature={key}",
+                server.address
+            ))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+    }
+    drop(server);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("/api/users"),
+        "the requests were logged: {logged}"
+    );
+    assert!(!logged.contains(&key), "a key reached the log:\n{logged}");
+    assert!(
+        !logged.contains("hg_wrong"),
+        "a key reached the log:\n{logged}"
+    );
+}
