@@ -16,6 +16,7 @@ on_both_backends!(
     an_unknown_query_parameter_is_a_400_unless_allowed,
     wrong_methods_are_405s_with_allow,
     a_key_in_the_query_string_is_refused_and_never_logged,
+    a_hostile_batch_gets_the_same_answer_on_both_backends,
 );
 
 async fn problem(response: reqwest::Response) -> (u16, Value) {
@@ -276,4 +277,68 @@ async fn a_key_in_the_query_string_is_refused_and_never_logged(backend: Backend)
         !logged.contains("hg_wrong"),
         "a key reached the log:\n{logged}"
     );
+}
+
+/// What either backend could refuse (a NUL in text, an id too long for an
+/// index), and what neither should store, is checked before the database
+/// sees it: the answers below are compared to the letter, and they are the
+/// same on SQLite and PostgreSQL because neither backend is asked.
+async fn a_hostile_batch_gets_the_same_answer_on_both_backends(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let long_id = "a".repeat(10_000);
+    let mut answers = Vec::new();
+    for (dataset, field, value) in [
+        ("users", "city", json!("Es\u{0}poo")),
+        ("users", "first_name", json!("\u{0}")),
+        ("game_actions", "id", json!(long_id)),
+        ("game_actions", "session_id", json!("s\u{7f}1")),
+        ("transactions", "invoice_id", json!("inv\r1")),
+        ("contacts", "player_id", json!("")),
+        ("bets", "player_id", json!(["nested"])),
+        ("bet_selections", "ratio", json!("1e400")),
+        ("events", "startTime", json!("2020-13-40 25:61:61")),
+        ("tournaments", "dateStart", json!("0000-01-01 00:00:00")),
+    ] {
+        let mut bad = sample_row(dataset, "x1");
+        bad[field] = value;
+        let batch = json!([sample_row(dataset, "ok1"), bad]);
+        let response = app
+            .push(dataset, "application/json", batch.to_string())
+            .await;
+        let (status, body) = problem(response).await;
+        assert_eq!(
+            (status, body["row"].as_u64(), body["field"].as_str()),
+            (422, Some(2), Some(field)),
+            "{dataset}.{field}: {body}"
+        );
+        answers.push(format!(
+            "{dataset}.{field}: {}",
+            body["detail"].as_str().unwrap()
+        ));
+    }
+    let expected = [
+        "users.city: row 2: field 'city' contains a NUL character, which text cannot hold; nothing was written",
+        "users.first_name: row 2: field 'first_name' contains a NUL character, which text cannot hold; nothing was written",
+        "game_actions.id: row 2: field 'id' has 10000 characters: expected an identifier of 1 to 128; nothing was written",
+        "game_actions.session_id: row 2: field 'session_id' contains the control character U+007F: expected an identifier without control characters; nothing was written",
+        "transactions.invoice_id: row 2: field 'invoice_id' contains the control character U+000D: expected an identifier without control characters; nothing was written",
+        "contacts.player_id: row 2: field 'player_id' has 0 characters: expected an identifier of 1 to 128; nothing was written",
+        "bets.player_id: row 2: field 'player_id' (an array or object) is not valid: expected an identifier of 1 to 128 characters without control characters; nothing was written",
+        "bet_selections.ratio: row 2: field 'ratio' ('1e400') is not a plain decimal number like 12.50 (no exponent, no thousands separators); nothing was written",
+        "events.startTime: row 2: field 'startTime' ('2020-13-40 25:61:61') is not a timestamp: expected YYYY-MM-DD HH:MM:SS in UTC (the space may be sent as '+', '%20' or 'T'; fractional seconds and a trailing 'Z' or '+00:00' are allowed); nothing was written",
+        "tournaments.dateStart: row 2: field 'dateStart' ('0000-01-01 00:00:00') is out of the supported range (years 1 to 9999); nothing was written",
+    ];
+    assert_eq!(answers, expected);
+    for dataset in [
+        "users",
+        "game_actions",
+        "transactions",
+        "contacts",
+        "bets",
+        "bet_selections",
+        "events",
+        "tournaments",
+    ] {
+        assert_eq!(app.count(dataset), 0, "{dataset}: nothing half-written");
+    }
 }
