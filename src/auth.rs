@@ -158,47 +158,47 @@ pub fn revoke_key(conn: &mut DbConnection, name: &str, now: Timestamp) -> Result
     Ok(())
 }
 
-/// The scopes of `key`, or `None` if it is unknown or revoked.
-pub fn lookup(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Scopes>> {
+/// The name and scopes of `key`, or `None` if it is unknown or revoked.
+pub fn lookup(conn: &mut DbConnection, key: &str) -> QueryResult<Option<(String, Scopes)>> {
     let presented = hex(&Sha256::digest(key.as_bytes()));
-    let active: Vec<(String, String)> = api_keys::table
+    let active: Vec<(String, String, String)> = api_keys::table
         .filter(api_keys::revoked_at.is_null())
-        .select((api_keys::key_hash, api_keys::scopes))
+        .select((api_keys::name, api_keys::key_hash, api_keys::scopes))
         .load(conn)?;
     let mut found = None;
-    for (hash, scopes) in active {
+    for (name, hash, scopes) in active {
         if bool::from(hash.as_bytes().ct_eq(presented.as_bytes())) {
-            found = scopes.parse().ok();
+            found = scopes.parse().ok().map(|scopes| (name, scopes));
         }
     }
     Ok(found)
 }
 
-/// Checks the request's key for `scope`: 401 without a known key, 403 with
-/// a key that lacks the scope. The database lookup runs off the executor,
+/// Checks the request's key for `scope` and returns the key's name: 401
+/// without a known key, 403 with a key that lacks the scope. The database lookup runs off the executor,
 /// on the primary (`pool` is the write pool): a replica could still honour a
 /// key revoked a moment ago.
 pub async fn require(
     req: &HttpRequest,
     pool: &crate::db::DbPool,
     scope: Scope,
-) -> Result<(), ApiError> {
+) -> Result<String, ApiError> {
     refuse_key_in_query(req)?;
     let key = presented_key(req).ok_or(ApiError::Unauthorized(
         "send an API key as 'Authorization: Bearer KEY' (or as the password of HTTP Basic); create one with `hourglass keys create`",
     ))?;
     let pool = pool.clone();
-    let scopes = web::block(move || {
+    let found = web::block(move || {
         let mut conn = pool.get()?;
         Ok::<_, ApiError>(lookup(&mut conn, &key)?)
     })
     .await??;
-    match scopes {
+    match found {
         None => Err(ApiError::Unauthorized(
             "the API key is unknown or revoked; check `hourglass keys list`",
         )),
-        Some(scopes) if scopes.allows(scope) => Ok(()),
-        Some(scopes) => Err(ApiError::Forbidden(format!(
+        Some((name, scopes)) if scopes.allows(scope) => Ok(name),
+        Some((_, scopes)) => Err(ApiError::Forbidden(format!(
             "this key has scope '{scopes}'; {} needs a key with '{}' scope",
             match scope {
                 Scope::Read => "pulling",

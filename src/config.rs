@@ -17,6 +17,10 @@ pub struct Settings {
     /// Query parameters a pull accepts and ignores besides its own (a CRM's
     /// signature, say); any other unknown parameter is a 400.
     pub extra_params: Vec<String>,
+    /// A pull whose client accepts no bytes for this long is cut.
+    pub send_timeout: Duration,
+    /// Streams one key may run at once; past it a pull gets 429.
+    pub streams_per_key: usize,
 }
 
 impl Settings {
@@ -25,6 +29,19 @@ impl Settings {
     pub const DEFAULT_READ_POOL_SIZE: u32 = 8;
     pub const DEFAULT_WRITE_POOL_SIZE: u32 = 4;
     pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 60;
+    pub const DEFAULT_SEND_TIMEOUT_SECS: u64 = 30;
+
+    /// A read transaction idle for longer than the send timeout allows is
+    /// ended by PostgreSQL: a backstop, should a producer ever fail to stop.
+    pub fn idle_in_transaction_timeout(send_timeout: Duration) -> Duration {
+        send_timeout + Duration::from_secs(30)
+    }
+
+    /// Streams per key unless set: half the read pool, so that one key can
+    /// never take every read connection.
+    pub fn default_streams_per_key(read_pool_size: u32) -> usize {
+        (read_pool_size as usize / 2).max(1)
+    }
 
     /// Defaults for a database at `url`, as tests and tools start from.
     pub fn for_database(url: impl Into<String>) -> Self {
@@ -36,11 +53,16 @@ impl Settings {
                 write_pool_size: Self::DEFAULT_WRITE_POOL_SIZE,
                 acquire_timeout: Duration::from_secs(5),
                 statement_timeout: Duration::from_secs(Self::DEFAULT_STATEMENT_TIMEOUT_SECS),
+                idle_in_transaction_timeout: Self::idle_in_transaction_timeout(
+                    Duration::from_secs(Self::DEFAULT_SEND_TIMEOUT_SECS),
+                ),
             },
             bind: Self::DEFAULT_BIND.to_string(),
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             workers: 0,
             extra_params: Vec::new(),
+            send_timeout: Duration::from_secs(Self::DEFAULT_SEND_TIMEOUT_SECS),
+            streams_per_key: Self::default_streams_per_key(Self::DEFAULT_READ_POOL_SIZE),
         }
     }
 }

@@ -42,6 +42,11 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 /// How long a writer waits for the write lock before giving up (503).
 const BUSY_TIMEOUT_MS: u32 = 5_000;
 
+/// SQLite: the WAL is truncated back to this size after a checkpoint, so a
+/// burst of writes (or a reader that held a snapshot through one) does not
+/// leave a huge file behind.
+const JOURNAL_SIZE_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -77,6 +82,10 @@ pub struct DatabaseSettings {
     pub acquire_timeout: Duration,
     /// PostgreSQL: the longest a pull's query may run per fetch.
     pub statement_timeout: Duration,
+    /// PostgreSQL: the longest a read transaction may sit idle before the
+    /// server ends it, a backstop behind the send timeout (a pull waiting
+    /// on a slow client is idle in its transaction, holding back vacuum).
+    pub idle_in_transaction_timeout: Duration,
 }
 
 impl DatabaseSettings {
@@ -143,6 +152,7 @@ pub struct Manager {
     url: String,
     read_only: bool,
     statement_timeout: Duration,
+    idle_in_transaction_timeout: Duration,
 }
 
 impl Manager {
@@ -151,13 +161,16 @@ impl Manager {
             DbConnection::Sqlite(c) => c.batch_execute(&format!(
                 "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
                  PRAGMA synchronous = NORMAL;
+                 PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES};
                  PRAGMA query_only = {};",
                 i32::from(self.read_only)
             )),
             DbConnection::Postgresql(c) if self.read_only => c.batch_execute(&format!(
                 "SET default_transaction_read_only = on;
-                 SET statement_timeout = {};",
-                self.statement_timeout.as_millis()
+                 SET statement_timeout = {};
+                 SET idle_in_transaction_session_timeout = {};",
+                self.statement_timeout.as_millis(),
+                self.idle_in_transaction_timeout.as_millis()
             )),
             DbConnection::Postgresql(c) => {
                 c.batch_execute(&format!("SET lock_timeout = {BUSY_TIMEOUT_MS};"))
@@ -235,6 +248,7 @@ pub fn open(settings: &DatabaseSettings) -> Result<Pools, DbError> {
                 url: url.to_string(),
                 read_only,
                 statement_timeout: settings.statement_timeout,
+                idle_in_transaction_timeout: settings.idle_in_transaction_timeout,
             })
     };
     let read_url = settings.read_url.as_deref().unwrap_or(&settings.url);

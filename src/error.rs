@@ -52,6 +52,9 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(String),
+    /// The client runs its share of something already (streams per key).
+    #[error("{detail}")]
+    TooManyRequests { retry_after: u64, detail: String },
     /// The window ends too far in this server's future to wait for.
     #[error("{detail}")]
     TooEarly { retry_after: u64, detail: String },
@@ -79,6 +82,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => ("unauthorized", "Missing or unknown API key"),
             ApiError::Forbidden(_) => ("forbidden", "API key lacks the scope"),
             ApiError::TooEarly { .. } => ("too-early", "Window ends in the future"),
+            ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
@@ -132,6 +136,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             // actix's `http` 0.2 has no constant for 425 Too Early (RFC 8470).
             ApiError::TooEarly { .. } => StatusCode::from_u16(425).expect("a valid status"),
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -162,7 +167,8 @@ impl ResponseError for ApiError {
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
             }
-            ApiError::TooEarly { retry_after, .. } => {
+            ApiError::TooEarly { retry_after, .. }
+            | ApiError::TooManyRequests { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, *retry_after));
             }
             ApiError::MethodNotAllowed { allow } => {

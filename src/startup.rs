@@ -19,6 +19,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Query parameters a pull ignores (`--allow-param`).
     pub extra_params: Vec<String>,
+    pub send_timeout: std::time::Duration,
+    pub stream_limits: Arc<crate::stream::StreamLimits>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +85,8 @@ impl Application {
             clock,
             max_body_bytes: settings.max_body_bytes,
             extra_params: settings.extra_params.clone(),
+            send_timeout: settings.send_timeout,
+            stream_limits: crate::stream::StreamLimits::new(settings.streams_per_key),
         });
         let mut server = HttpServer::new(move || {
             App::new()

@@ -12,7 +12,14 @@
 //! produced becomes an ordinary error response; an error after that is
 //! passed to actix as a body error, which aborts the chunked response
 //! without its terminating chunk, so the client sees a broken transfer and
-//! never a complete-looking file.
+//! never a complete-looking file. The body ends cleanly only when the
+//! producer says it finished: a producer that stopped for any other reason
+//! (a client that stalled, a panic) leaves a broken response.
+//!
+//! A client that accepts no bytes for the send timeout is cut: the producer
+//! stops, and its database connection (with its read snapshot, which on
+//! SQLite keeps the WAL from being checkpointed) goes back to the pool at
+//! once. Each key may run only so many streams at once ([`StreamLimits`]).
 
 use crate::datasets::catalog::Catalog;
 use crate::datasets::{export_window, Dataset, StreamError};
@@ -22,8 +29,11 @@ use crate::error::ApiError;
 use crate::window::{Format, TimeWindow};
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
+use std::collections::HashMap;
 use std::io::{self, Write};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Chunks in flight between the producer and the socket. With 64 KiB chunks
@@ -44,30 +54,117 @@ pub struct Pulling {
     pub settle_wait: std::time::Duration,
 }
 
+/// How many streams each key may run at once.
+#[derive(Debug)]
+pub struct StreamLimits {
+    per_key: usize,
+    running: Mutex<HashMap<String, usize>>,
+}
+
+impl StreamLimits {
+    pub fn new(per_key: usize) -> Arc<Self> {
+        Arc::new(StreamLimits {
+            per_key: per_key.max(1),
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A place for one more stream of `key`, or a 429 if it runs its share
+    /// already: one key can never take every read connection.
+    pub fn acquire(self: &Arc<Self>, key: &str) -> Result<StreamPermit, ApiError> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let count = running.entry(key.to_string()).or_default();
+        if *count >= self.per_key {
+            return Err(ApiError::TooManyRequests {
+                retry_after: 1,
+                detail: format!(
+                    "this key runs {} pulls at once already, its limit: wait for one to end",
+                    self.per_key
+                ),
+            });
+        }
+        *count += 1;
+        Ok(StreamPermit {
+            limits: self.clone(),
+            key: key.to_string(),
+        })
+    }
+}
+
+/// One running stream of a key; the place is given back when it is dropped,
+/// which the producer does when it has returned its connection.
+#[derive(Debug)]
+pub struct StreamPermit {
+    limits: Arc<StreamLimits>,
+    key: String,
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut running = self
+            .limits
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = running.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                running.remove(&self.key);
+            }
+        }
+    }
+}
+
 /// Starts the producer on a blocking thread and waits for its first chunk.
 /// Returns `Ok(None)` for an empty output (NDJSON of an empty window).
 pub async fn start(
     pool: DbPool,
     pulling: Pulling,
+    send_timeout: Duration,
+    permit: StreamPermit,
 ) -> Result<Option<BoxStream<'static, Message>>, ApiError> {
     let (sender, mut receiver) = mpsc::channel::<Message>(CHANNEL_SLOTS);
-    actix_web::rt::task::spawn_blocking(move || produce(&pool, pulling, sender));
+    let finished = Arc::new(AtomicBool::new(false));
+    let done = finished.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut sink = ChunkSender::new(sender, send_timeout);
+        if produce(&pool, pulling, &mut sink) {
+            done.store(true, Ordering::Release);
+        }
+        // In this order: by the time the client sees the body end (the
+        // channel closing with the sink), the key's place is free again
+        // and the body knows whether it finished.
+        drop(permit);
+        drop(sink);
+    });
+    let unfinished = || ApiError::Internal("the pull's producer stopped before the end".into());
     let first = match receiver.recv().await {
-        None => return Ok(None),
+        None if finished.load(Ordering::Acquire) => return Ok(None),
+        None => return Err(unfinished()),
         Some(Err(error)) => return Err(error),
         Some(Ok(first)) => first,
     };
-    let rest = stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|message| (message, receiver))
+    // After the channel closes, a body ends cleanly only if the producer
+    // said it finished; otherwise it ends with an error, which aborts it.
+    let rest = stream::unfold(Some(receiver), move |receiver| {
+        let finished = finished.clone();
+        async move {
+            let mut receiver = receiver?;
+            match receiver.recv().await {
+                Some(message) => Some((message, Some(receiver))),
+                None if finished.load(Ordering::Acquire) => None,
+                None => Some((Err(unfinished()), None)),
+            }
+        }
     });
     Ok(Some(stream::once(async { Ok(first) }).chain(rest).boxed()))
 }
 
 /// The producer: runs on a blocking thread until the window is written, the
-/// query fails, or the client goes away. Logs one line per request.
-fn produce(pool: &DbPool, pulling: Pulling, sender: mpsc::Sender<Message>) {
+/// query fails, or the client goes away or stalls. Logs one line per
+/// request. Returns whether the whole window went out.
+fn produce(pool: &DbPool, pulling: Pulling, sink: &mut ChunkSender) -> bool {
     let started = Instant::now();
-    let mut sink = ChunkSender::new(sender);
     let mut rows = 0u64;
     let outcome = match pool.get() {
         Err(error) => Outcome::Failed(ApiError::from(error)),
@@ -77,12 +174,15 @@ fn produce(pool: &DbPool, pulling: Pulling, sender: mpsc::Sender<Message>) {
                 pulling.catalog.shape(pulling.dataset),
                 pulling.window,
                 pulling.format,
-                &mut sink,
+                &mut *sink,
                 &mut rows,
             )
             .and_then(|sink| Ok(sink.flush()?));
             match written {
                 Ok(()) => Outcome::Complete,
+                Err(StreamError::Sink(error)) if error.kind() == io::ErrorKind::TimedOut => {
+                    Outcome::Stalled
+                }
                 Err(StreamError::Sink(_)) => Outcome::ClientGone,
                 Err(StreamError::Query(error)) => Outcome::Failed(ApiError::from(error)),
             }
@@ -101,14 +201,24 @@ fn produce(pool: &DbPool, pulling: Pulling, sender: mpsc::Sender<Message>) {
         match &outcome {
             Outcome::Complete => "complete".to_string(),
             Outcome::ClientGone => "client went away".to_string(),
+            Outcome::Stalled => format!(
+                "cut: the client accepted no bytes for {} s",
+                sink.timeout.as_secs()
+            ),
             Outcome::Failed(error) => format!("failed: {}", crate::error::cause_chain(error)),
         }
     );
-    if let Outcome::Failed(error) = outcome {
-        // Before the first byte this becomes an error response; after it, an
-        // aborted body. Either way the client cannot mistake it for a complete
-        // file. If the client is gone already, there is no one left to tell.
-        let _ = sink.sender.blocking_send(Err(error));
+    match outcome {
+        Outcome::Complete => true,
+        Outcome::Failed(error) => {
+            // Before the first byte this becomes an error response; after
+            // it, an aborted body. Either way the client cannot mistake it
+            // for a complete file. If the client is gone or stalled, there is
+            // no one to tell, and the body ends broken all the same.
+            let _ = sink.send(Err(error));
+            false
+        }
+        Outcome::ClientGone | Outcome::Stalled => false,
     }
 }
 
@@ -117,6 +227,8 @@ enum Outcome {
     Complete,
     /// The client closed the connection: a normal end, not an error.
     ClientGone,
+    /// The client accepted no bytes for the send timeout.
+    Stalled,
     Failed(ApiError),
 }
 
@@ -126,14 +238,40 @@ struct ChunkSender {
     sender: mpsc::Sender<Message>,
     buffer: Vec<u8>,
     bytes_sent: u64,
+    /// How long one chunk may wait for room in the channel.
+    timeout: Duration,
+    /// The runtime whose timer bounds the wait (the producer runs on one of
+    /// its blocking threads).
+    runtime: tokio::runtime::Handle,
 }
 
 impl ChunkSender {
-    fn new(sender: mpsc::Sender<Message>) -> Self {
+    fn new(sender: mpsc::Sender<Message>, timeout: Duration) -> Self {
         ChunkSender {
             sender,
             buffer: Vec::with_capacity(2 * CHUNK_SIZE),
             bytes_sent: 0,
+            timeout,
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    /// Sends one message, waiting at most the send timeout for room.
+    fn send(&self, message: Message) -> io::Result<()> {
+        let sent = self.runtime.block_on(tokio::time::timeout(
+            self.timeout,
+            self.sender.send(message),
+        ));
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the client went away",
+            )),
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client accepted no bytes for the send timeout",
+            )),
         }
     }
 
@@ -143,9 +281,7 @@ impl ChunkSender {
         }
         let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(2 * CHUNK_SIZE));
         let len = chunk.len() as u64;
-        self.sender
-            .blocking_send(Ok(Bytes::from(chunk)))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))?;
+        self.send(Ok(Bytes::from(chunk)))?;
         self.bytes_sent += len;
         Ok(())
     }

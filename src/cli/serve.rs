@@ -34,6 +34,13 @@ pub struct Args {
     /// CRM adds (repeat for several). Any other unknown parameter is a 400.
     #[arg(long = "allow-param", value_name = "NAME")]
     allow_params: Vec<String>,
+    /// Cut a pull whose client accepts no bytes for this many seconds, so
+    /// that it frees its connection and read snapshot.
+    #[arg(long, default_value_t = Settings::DEFAULT_SEND_TIMEOUT_SECS, value_name = "SECONDS")]
+    send_timeout: u64,
+    /// Pulls one key may stream at once; past it, 429. Default: half the read pool.
+    #[arg(long, value_name = "N")]
+    streams_per_key: Option<usize>,
     /// PostgreSQL: the longest a pull's query may run per fetch, in seconds.
     #[arg(long, default_value_t = Settings::DEFAULT_STATEMENT_TIMEOUT_SECS)]
     statement_timeout: u64,
@@ -46,6 +53,12 @@ pub fn run(mut settings: Settings, args: Args) -> CliResult {
     settings.database.write_pool_size = args.write_pool_size;
     settings.database.read_url = args.read_database;
     settings.extra_params = args.allow_params;
+    settings.send_timeout = std::time::Duration::from_secs(args.send_timeout);
+    settings.database.idle_in_transaction_timeout =
+        Settings::idle_in_transaction_timeout(settings.send_timeout);
+    settings.streams_per_key = args
+        .streams_per_key
+        .unwrap_or_else(|| Settings::default_streams_per_key(args.read_pool_size));
     settings.database.statement_timeout = std::time::Duration::from_secs(args.statement_timeout);
     if args.demo {
         demo(&settings)?;

@@ -65,7 +65,7 @@ pub async fn pull(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    auth::require(&req, &state.pools.write, Scope::Read).await?;
+    let key = auth::require(&req, &state.pools.write, Scope::Read).await?;
     let name = path.into_inner();
     let dataset = Dataset::from_name(&name)
         .filter(|d| d.is_pullable())
@@ -97,6 +97,10 @@ pub async fn pull(
         }
     };
 
+    // Taken before any wait, held by the producer until it has returned its
+    // connection.
+    let permit = state.stream_limits.acquire(&key)?;
+
     // The no-miss rules (visibility.rs): never serve a window that has not
     // ended yet, nor one that writes in flight could still add to.
     visibility::wait_until_past(state.clock.as_ref(), window.to()).await?;
@@ -109,7 +113,13 @@ pub async fn pull(
         format,
         settle_wait,
     };
-    let body = stream::start(state.pools.read.clone(), pulling).await?;
+    let body = stream::start(
+        state.pools.read.clone(),
+        pulling,
+        state.send_timeout,
+        permit,
+    )
+    .await?;
 
     let mut response = HttpResponse::Ok();
     response.insert_header((header::CONTENT_TYPE, format.content_type()));

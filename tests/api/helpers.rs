@@ -92,7 +92,15 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
 
 /// The app on the system clock, for tests that race real time.
 pub async fn spawn_app_on_system_clock(backend: Backend) -> TestApp {
-    spawn(backend, |_| {}, Arc::new(SystemClock), None).await
+    spawn_app_on_system_clock_with(backend, |_| {}).await
+}
+
+/// As `spawn_app_on_system_clock`, after `configure` has adjusted the settings.
+pub async fn spawn_app_on_system_clock_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    spawn(backend, configure, Arc::new(SystemClock), None).await
 }
 
 async fn spawn(

@@ -2,7 +2,7 @@
 //! under concurrent writes, late data and clock skew.
 
 use crate::helpers::{
-    on_both_backends, rows_of, sample_row, spawn_app, spawn_app_on_system_clock, ts, window,
+    on_both_backends, rows_of, sample_row, spawn_app, spawn_app_on_system_clock_with, ts, window,
     Backend, TestApp,
 };
 use hourglass::clock::ManualClock;
@@ -285,10 +285,18 @@ impl Copy {
 /// final state: no row missing, no version stale. Remove the settling of
 /// step 1 in visibility.rs and this fails within seconds.
 async fn consecutive_pulls_miss_nothing_under_concurrent_writes(backend: Backend) {
-    let app = spawn_app_on_system_clock(backend).await;
+    // The consumer pulls its five datasets at once with one key.
+    let app = spawn_app_on_system_clock_with(backend, |settings| {
+        settings.streams_per_key = CONSUMER_STREAMS;
+    })
+    .await;
     let servers = [app.address.clone()];
     check_no_miss(&servers, &servers, &app.read_key, &app.write_key).await;
 }
+
+/// Pulls the consumer of [`check_no_miss`] runs at once with one key: one per
+/// dataset it copies.
+pub const CONSUMER_STREAMS: usize = 5;
 
 /// The no-miss check: writers spread over `write_to`, the consumer's
 /// windows spread over `pull_from` (one server per window, in turn).

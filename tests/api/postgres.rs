@@ -24,9 +24,11 @@ async fn two_processes_on_one_database_miss_nothing() {
     // The in-process app makes the database and the keys; the two server
     // processes, started together, migrate it under the advisory lock.
     let app = spawn_app_on_system_clock(Backend::Postgres).await;
+    // The consumer pulls several datasets at once with one key.
+    let streams = crate::no_miss::CONSUMER_STREAMS.to_string();
     let (a, b) = futures_util::future::join(
-        ServerProcess::start(&app.database_url, &[]),
-        ServerProcess::start(&app.database_url, &[]),
+        ServerProcess::start(&app.database_url, &["--streams-per-key", &streams]),
+        ServerProcess::start(&app.database_url, &["--streams-per-key", &streams]),
     )
     .await;
     let servers = [a.address.clone(), b.address.clone()];

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 on_both_backends!(
     a_client_that_goes_away_frees_the_connection,
     an_exhausted_pool_is_a_503_with_retry_after,
+    a_stalled_pull_is_cut_after_the_send_timeout_and_frees_its_snapshot,
+    one_key_cannot_take_every_read_connection,
 );
 
 /// Writes `count` transactions stamped 07:00 straight through the write path.
@@ -141,4 +143,149 @@ async fn an_exhausted_pool_is_a_503_with_retry_after(backend: Backend) {
         200,
         "it recovers once a connection is free"
     );
+}
+
+/// Work the database cannot finish while a reader holds an old snapshot: on
+/// SQLite, WAL frames a checkpoint cannot copy back; on PostgreSQL,
+/// sessions idle in a transaction (each pinning the vacuum horizon).
+fn pinned_by_readers(app: &crate::helpers::TestApp, backend: Backend) -> i64 {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        log: i32,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        checkpointed: i32,
+    }
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = app.conn();
+    let conn: &mut hourglass::db::DbConnection = &mut conn;
+    match backend {
+        Backend::Sqlite => {
+            let c: Checkpoint = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+                .get_result(conn)
+                .unwrap();
+            i64::from(c.log - c.checkpointed)
+        }
+        Backend::Postgres => {
+            diesel::sql_query(
+                "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE state = 'idle in transaction' AND datname = current_database()",
+            )
+            .get_result::<Count>(conn)
+            .unwrap()
+            .n
+        }
+    }
+}
+
+async fn a_stalled_pull_is_cut_after_the_send_timeout_and_frees_its_snapshot(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| {
+        settings.database.read_pool_size = 1;
+        settings.database.acquire_timeout = Duration::from_millis(500);
+        settings.send_timeout = Duration::from_secs(1);
+    })
+    .await;
+    write_transactions(&app, 100_000);
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    let mut stalled = app.pull("transactions", &query).await;
+    assert_eq!(stalled.status(), 200);
+    let mut received = stalled.chunk().await.unwrap().unwrap().len();
+
+    // The client reads no more. Writes go on meanwhile; while the pull holds
+    // its snapshot, the database cannot let go of what they replaced.
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    write_transactions(&app, 1_000);
+    let while_stalled = pinned_by_readers(&app, backend);
+    assert!(while_stalled > 0, "the stalled pull holds its snapshot");
+
+    actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
+    let after = pinned_by_readers(&app, backend);
+    assert_eq!(
+        after, 0,
+        "cut after the send timeout, the pull let go of its snapshot"
+    );
+    if let Some(path) = &app.db_path {
+        let wal = std::fs::metadata(path.with_extension("db-wal")).map_or(0, |m| m.len());
+        println!("WAL after the cut: {wal} bytes; frames no checkpoint could copy: {while_stalled} while stalled, {after} after");
+    }
+    let started = Instant::now();
+    let next = app.pull("users", &query).await;
+    assert_eq!(next.status(), 200, "the one read connection came back");
+    assert!(started.elapsed() < Duration::from_millis(500));
+
+    // What the server had already sent still arrives; then the transfer
+    // breaks, so the client can never take the cut file for a whole one.
+    let outcome = loop {
+        match stalled.chunk().await {
+            Ok(Some(chunk)) => received += chunk.len(),
+            Ok(None) => break Ok(()),
+            Err(error) => break Err(error),
+        }
+    };
+    assert!(
+        outcome.is_err(),
+        "the cut pull ended cleanly after {received} bytes"
+    );
+}
+
+async fn one_key_cannot_take_every_read_connection(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| {
+        settings.database.read_pool_size = 4;
+        settings.streams_per_key = 2;
+        settings.database.acquire_timeout = Duration::from_millis(500);
+    })
+    .await;
+    write_transactions(&app, 100_000);
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut response = app.pull("transactions", &query).await;
+        assert_eq!(response.status(), 200);
+        response.chunk().await.unwrap();
+        stalled.push(response);
+    }
+    let started = Instant::now();
+    let refused = app.pull("transactions", &query).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "refused at once"
+    );
+
+    // Another key still pulls, and /health answers.
+    let other = app
+        .client
+        .get(format!("{}/api/users?{query}", app.address))
+        .bearer_auth(&app.write_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    let started = Instant::now();
+    let health = app
+        .client
+        .get(format!("{}/health", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(1));
+
+    // When one of its pulls ends, the key may start another.
+    drop(stalled.pop());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let response = app.pull("users", &query).await;
+        if response.status() == 200 {
+            break;
+        }
+        assert_eq!(response.status(), 429);
+        assert!(Instant::now() < deadline, "the place was never given back");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
 }
