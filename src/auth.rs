@@ -175,9 +175,10 @@ pub fn lookup(conn: &mut DbConnection, key: &str) -> QueryResult<Option<(String,
 }
 
 /// Checks the request's key for `scope` and returns the key's name: 401
-/// without a known key, 403 with a key that lacks the scope. The database lookup runs off the executor,
-/// on the primary (`pool` is the write pool): a replica could still honour a
-/// key revoked a moment ago.
+/// without a known key, 403 with a key that lacks the scope. The database
+/// lookup runs off the executor, on the primary (`pool` is the control pool,
+/// which uploads cannot exhaust): a replica could still honour a key revoked
+/// a moment ago.
 pub async fn require(
     req: &HttpRequest,
     pool: &crate::db::DbPool,

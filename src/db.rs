@@ -139,12 +139,30 @@ pub fn establish(url: &str) -> Result<DbConnection, DbError> {
     })
 }
 
-/// The read and write pools.
+/// Connections on a budget per purpose, so that no kind of traffic can
+/// starve another: uploads cannot keep pulls from checking their key or
+/// settling, and nothing keeps `/health` from answering.
 #[derive(Clone)]
 pub struct Pools {
+    /// Pulls (a replica's, with `--read-database`).
     pub read: DbPool,
+    /// Writes.
     pub write: DbPool,
+    /// Short statements on the primary: key checks and the pulls' settle
+    /// barrier (see `visibility.rs`).
+    pub control: DbPool,
+    /// `/health` only: one connection to the primary, answering within
+    /// [`HEALTH_TIMEOUT`] or not at all.
+    pub health: DbPool,
+    /// `/health`'s one connection to the replica pulls read, if any.
+    pub health_replica: Option<DbPool>,
 }
+
+/// Connections for key checks and settling: each holds one for milliseconds.
+const CONTROL_POOL_SIZE: u32 = 2;
+
+/// The longest `/health` waits for a connection or an answer.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Opens connections for a pool and gives each its session settings.
 #[derive(Debug, Clone)]
@@ -252,9 +270,24 @@ pub fn open(settings: &DatabaseSettings) -> Result<Pools, DbError> {
             })
     };
     let read_url = settings.read_url.as_deref().unwrap_or(&settings.url);
+    let health = |url: &str| {
+        Pool::builder()
+            .max_size(1)
+            .min_idle(Some(1))
+            .connection_timeout(HEALTH_TIMEOUT)
+            .build(Manager {
+                url: url.to_string(),
+                read_only: true,
+                statement_timeout: HEALTH_TIMEOUT,
+                idle_in_transaction_timeout: HEALTH_TIMEOUT,
+            })
+    };
     Ok(Pools {
         read: pool(read_url, settings.read_pool_size, true)?,
         write: pool(&settings.url, settings.write_pool_size, false)?,
+        control: pool(&settings.url, CONTROL_POOL_SIZE, false)?,
+        health: health(&settings.url)?,
+        health_replica: settings.read_url.as_deref().map(health).transpose()?,
     })
 }
 

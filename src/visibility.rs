@@ -92,7 +92,7 @@ pub async fn settle(pools: &Pools, to: Timestamp) -> Result<Duration, ApiError> 
     let started = Instant::now();
     let mut closed = false;
     loop {
-        let (read, write) = (pools.read.clone(), pools.write.clone());
+        let (read, control) = (pools.read.clone(), pools.control.clone());
         let step = web::block(move || {
             // Once the read side's last stamp reaches `to`, every write stamped
             // before `to` has committed and is there to read (a replica
@@ -100,7 +100,7 @@ pub async fn settle(pools: &Pools, to: Timestamp) -> Result<Duration, ApiError> 
             if db::last_stamp(&mut *read.get()?)?.as_micros() >= to.as_micros() - 1 {
                 return Ok(Step::Settled);
             }
-            if !closed && db::try_close_stamps_below(&mut *write.get()?, to, LOCK_ATTEMPT)? {
+            if !closed && db::try_close_stamps_below(&mut *control.get()?, to, LOCK_ATTEMPT)? {
                 return Ok(Step::Closed);
             }
             Ok::<_, ApiError>(Step::Wait)

@@ -65,7 +65,7 @@ pub async fn pull(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = auth::require(&req, &state.pools.write, Scope::Read).await?;
+    let key = auth::require(&req, &state.pools.control, Scope::Read).await?;
     let name = path.into_inner();
     let dataset = Dataset::from_name(&name)
         .filter(|d| d.is_pullable())

@@ -21,7 +21,7 @@ pub async fn push(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
-    auth::require(&req, &state.pools.write, Scope::Write).await?;
+    auth::require(&req, &state.pools.control, Scope::Write).await?;
     let name = path.into_inner();
     let dataset = Dataset::from_name(&name)
         .filter(|d| d.is_pushable())

@@ -11,6 +11,6 @@ pub async fn schema(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    auth::require(&req, &state.pools.write, Scope::Read).await?;
+    auth::require(&req, &state.pools.control, Scope::Read).await?;
     Ok(HttpResponse::Ok().json(state.catalog.current().describe()))
 }

@@ -9,6 +9,7 @@
 //! - `game_sessions`: a session that straddles windows comes out whole in each
 //! - `streaming`: a client that goes away frees its connection; a failure mid-stream looks broken;
 //!   an exhausted pool is a 503
+//! - `isolation`: writes, one key's stalled pulls and `/health` do not starve one another
 //! - `strict`: empty bodies, repeated columns, unknown parameters, wrong methods, encodings; keys never logged
 //! - `partition`: proptest, consecutive windows partition every dataset's rows
 //! - `no_miss`: consecutive pulls miss nothing under concurrent writes, late data, clock skew
@@ -24,6 +25,7 @@ mod cli;
 mod custom_fields;
 mod game_sessions;
 mod helpers;
+mod isolation;
 mod migration;
 mod no_miss;
 mod openapi;

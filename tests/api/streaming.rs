@@ -17,7 +17,7 @@ on_both_backends!(
 );
 
 /// Writes `count` transactions stamped 07:00 straight through the write path.
-fn write_transactions(app: &crate::helpers::TestApp, count: i64) {
+pub(crate) fn write_transactions(app: &crate::helpers::TestApp, count: i64) {
     let clock = ManualClock::new(ts("2020-10-10 07:00:00"));
     let mut conn = app.conn();
     let catalog = Catalog::load(&mut conn).unwrap();
