@@ -21,6 +21,9 @@ pub struct Settings {
     pub send_timeout: Duration,
     /// Streams one key may run at once; past it a pull gets 429.
     pub streams_per_key: usize,
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish
+    /// before they are cut.
+    pub shutdown_grace: Duration,
 }
 
 impl Settings {
@@ -30,6 +33,7 @@ impl Settings {
     pub const DEFAULT_WRITE_POOL_SIZE: u32 = 4;
     pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 60;
     pub const DEFAULT_SEND_TIMEOUT_SECS: u64 = 30;
+    pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 
     /// A read transaction idle for longer than the send timeout allows is
     /// ended by PostgreSQL: a backstop, should a producer ever fail to stop.
@@ -63,6 +67,7 @@ impl Settings {
             extra_params: Vec::new(),
             send_timeout: Duration::from_secs(Self::DEFAULT_SEND_TIMEOUT_SECS),
             streams_per_key: Self::default_streams_per_key(Self::DEFAULT_READ_POOL_SIZE),
+            shutdown_grace: Duration::from_secs(Self::DEFAULT_SHUTDOWN_GRACE_SECS),
         }
     }
 }

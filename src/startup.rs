@@ -8,6 +8,7 @@ use crate::routes;
 use actix_web::dev::Server;
 use actix_web::{middleware, web, App, HttpServer};
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// What every handler shares, through `web::Data`.
@@ -21,6 +22,9 @@ pub struct AppState {
     pub extra_params: Vec<String>,
     pub send_timeout: std::time::Duration,
     pub stream_limits: Arc<crate::stream::StreamLimits>,
+    /// Set once the server has been told to stop: a stream cut after that
+    /// was cut by the shutdown, not by its client.
+    pub shutting_down: Arc<AtomicBool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +83,7 @@ impl Application {
         let catalog = LiveCatalog::new(Catalog::load(&mut conn).map_err(DbError::from)?);
         drop(conn);
         let catalog_pool = pools.read.clone();
+        let shutting_down = Arc::new(AtomicBool::new(false));
         let state = web::Data::new(AppState {
             pools,
             catalog: catalog.clone(),
@@ -87,6 +92,7 @@ impl Application {
             extra_params: settings.extra_params.clone(),
             send_timeout: settings.send_timeout,
             stream_limits: crate::stream::StreamLimits::new(settings.streams_per_key),
+            shutting_down: shutting_down.clone(),
         });
         let mut server = HttpServer::new(move || {
             App::new()
@@ -105,6 +111,12 @@ impl Application {
         if settings.workers > 0 {
             server = server.workers(settings.workers);
         }
+        let grace = settings.shutdown_grace.as_secs();
+        server = server.shutdown_timeout(grace).shutdown_signal(async move {
+            stop_requested().await;
+            shutting_down.store(true, Ordering::SeqCst);
+            log::info!("shutting down: requests in flight have {grace} s to finish");
+        });
         // Without TCP_NODELAY a small response written in more than one piece
         // (headers, body, the last chunk) waits for the client's delayed ACK:
         // 40 ms stalls on keep-alive connections, which capped one-minute
@@ -159,4 +171,24 @@ async fn keep_catalog_fresh(catalog: LiveCatalog, pool: DbPool) {
             Err(error) => log::warn!("cannot look for custom field changes: {error}"),
         }
     }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stop_requested() {
+    use actix_web::rt::signal;
+    let interrupted = Box::pin(async {
+        let _ = signal::ctrl_c().await;
+    });
+    #[cfg(unix)]
+    let terminated = Box::pin(async {
+        match signal::unix::signal(signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    });
+    #[cfg(not(unix))]
+    let terminated = Box::pin(std::future::pending::<()>());
+    futures_util::future::select(interrupted, terminated).await;
 }

@@ -121,6 +121,7 @@ pub async fn start(
     pool: DbPool,
     pulling: Pulling,
     send_timeout: Duration,
+    shutting_down: Arc<AtomicBool>,
     permit: StreamPermit,
 ) -> Result<Option<BoxStream<'static, Message>>, ApiError> {
     let (sender, mut receiver) = mpsc::channel::<Message>(CHANNEL_SLOTS);
@@ -128,7 +129,7 @@ pub async fn start(
     let done = finished.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let mut sink = ChunkSender::new(sender, send_timeout);
-        if produce(&pool, pulling, &mut sink) {
+        if produce(&pool, pulling, &mut sink, &shutting_down) {
             done.store(true, Ordering::Release);
         }
         // In this order: by the time the client sees the body end (the
@@ -163,7 +164,12 @@ pub async fn start(
 /// The producer: runs on a blocking thread until the window is written, the
 /// query fails, or the client goes away or stalls. Logs one line per
 /// request. Returns whether the whole window went out.
-fn produce(pool: &DbPool, pulling: Pulling, sink: &mut ChunkSender) -> bool {
+fn produce(
+    pool: &DbPool,
+    pulling: Pulling,
+    sink: &mut ChunkSender,
+    shutting_down: &AtomicBool,
+) -> bool {
     let started = Instant::now();
     let mut rows = 0u64;
     let outcome = match pool.get() {
@@ -183,6 +189,9 @@ fn produce(pool: &DbPool, pulling: Pulling, sink: &mut ChunkSender) -> bool {
                 Err(StreamError::Sink(error)) if error.kind() == io::ErrorKind::TimedOut => {
                     Outcome::Stalled
                 }
+                Err(StreamError::Sink(_)) if shutting_down.load(Ordering::SeqCst) => {
+                    Outcome::ShutdownCut
+                }
                 Err(StreamError::Sink(_)) => Outcome::ClientGone,
                 Err(StreamError::Query(error)) => Outcome::Failed(ApiError::from(error)),
             }
@@ -201,6 +210,7 @@ fn produce(pool: &DbPool, pulling: Pulling, sink: &mut ChunkSender) -> bool {
         match &outcome {
             Outcome::Complete => "complete".to_string(),
             Outcome::ClientGone => "client went away".to_string(),
+            Outcome::ShutdownCut => "cut by the shutdown: the grace period ran out".to_string(),
             Outcome::Stalled => format!(
                 "cut: the client accepted no bytes for {} s",
                 sink.timeout.as_secs()
@@ -218,7 +228,7 @@ fn produce(pool: &DbPool, pulling: Pulling, sink: &mut ChunkSender) -> bool {
             let _ = sink.send(Err(error));
             false
         }
-        Outcome::ClientGone | Outcome::Stalled => false,
+        Outcome::ClientGone | Outcome::Stalled | Outcome::ShutdownCut => false,
     }
 }
 
@@ -229,6 +239,8 @@ enum Outcome {
     ClientGone,
     /// The client accepted no bytes for the send timeout.
     Stalled,
+    /// The server stopped, and its grace period ran out before the end.
+    ShutdownCut,
     Failed(ApiError),
 }
 

@@ -41,6 +41,10 @@ pub struct Args {
     /// Pulls one key may stream at once; past it, 429. Default: half the read pool.
     #[arg(long, value_name = "N")]
     streams_per_key: Option<usize>,
+    /// On SIGTERM or Ctrl-C, seconds that requests in flight may take to
+    /// finish; pulls still streaming then are cut (and logged as such).
+    #[arg(long, default_value_t = Settings::DEFAULT_SHUTDOWN_GRACE_SECS, value_name = "SECONDS")]
+    shutdown_grace: u64,
     /// PostgreSQL: the longest a pull's query may run per fetch, in seconds.
     #[arg(long, default_value_t = Settings::DEFAULT_STATEMENT_TIMEOUT_SECS)]
     statement_timeout: u64,
@@ -54,6 +58,7 @@ pub fn run(mut settings: Settings, args: Args) -> CliResult {
     settings.database.read_url = args.read_database;
     settings.extra_params = args.allow_params;
     settings.send_timeout = std::time::Duration::from_secs(args.send_timeout);
+    settings.shutdown_grace = std::time::Duration::from_secs(args.shutdown_grace);
     settings.database.idle_in_transaction_timeout =
         Settings::idle_in_transaction_timeout(settings.send_timeout);
     settings.streams_per_key = args

@@ -117,6 +117,7 @@ pub async fn pull(
         state.pools.read.clone(),
         pulling,
         state.send_timeout,
+        state.shutting_down.clone(),
         permit,
     )
     .await?;

@@ -14,6 +14,7 @@ on_both_backends!(
     an_exhausted_pool_is_a_503_with_retry_after,
     a_stalled_pull_is_cut_after_the_send_timeout_and_frees_its_snapshot,
     one_key_cannot_take_every_read_connection,
+    a_pull_cut_by_the_shutdown_grace_is_logged_as_such,
 );
 
 /// Writes `count` transactions stamped 07:00 straight through the write path.
@@ -288,4 +289,52 @@ async fn one_key_cannot_take_every_read_connection(backend: Backend) {
         assert!(Instant::now() < deadline, "the place was never given back");
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+async fn a_pull_cut_by_the_shutdown_grace_is_logged_as_such(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    write_transactions(&app, 100_000);
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut server = crate::helpers::ServerProcess::start_logging(
+        &app.database_url,
+        &["--shutdown-grace", "1", "--send-timeout", "60"],
+        log.path(),
+    )
+    .await;
+    let mut stalled = app
+        .client
+        .get(format!(
+            "{}/api/transactions?{}",
+            server.address,
+            window("2020-10-10 07:00:00", "2020-10-10 08:00:00")
+        ))
+        .bearer_auth(&app.read_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stalled.status(), 200);
+    stalled.chunk().await.unwrap();
+
+    let started = Instant::now();
+    let status = server.terminate();
+    let took = started.elapsed();
+    assert!(status.success(), "{status}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+        "stopped after {took:?} with a grace of 1 s"
+    );
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(
+        logged.contains("shutting down: requests in flight have 1 s to finish"),
+        "{logged}"
+    );
+    assert!(logged.contains("cut by the shutdown"), "{logged}");
+    let outcome = loop {
+        match stalled.chunk().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => break Ok(()),
+            Err(error) => break Err(error),
+        }
+    };
+    assert!(outcome.is_err(), "the cut pull ended cleanly");
 }
