@@ -24,6 +24,10 @@ pub struct Settings {
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish
     /// before they are cut.
     pub shutdown_grace: Duration,
+    /// Write bodies received at once, at most.
+    pub max_uploads: usize,
+    /// Bytes of write bodies held at once, at most.
+    pub max_upload_bytes: usize,
 }
 
 impl Settings {
@@ -39,6 +43,17 @@ impl Settings {
     /// ended by PostgreSQL: a backstop, should a producer ever fail to stop.
     pub fn idle_in_transaction_timeout(send_timeout: Duration) -> Duration {
         send_timeout + Duration::from_secs(30)
+    }
+
+    /// Write bodies received at once unless set: twice the write pool, so
+    /// that the next batches are read and checked while others are written.
+    pub fn default_max_uploads(write_pool_size: u32) -> usize {
+        2 * write_pool_size as usize
+    }
+
+    /// Bytes of bodies held at once unless set: two of the largest.
+    pub fn default_max_upload_bytes(max_body_bytes: usize) -> usize {
+        2 * max_body_bytes
     }
 
     /// Streams per key unless set: half the read pool, so that one key can
@@ -68,6 +83,8 @@ impl Settings {
             send_timeout: Duration::from_secs(Self::DEFAULT_SEND_TIMEOUT_SECS),
             streams_per_key: Self::default_streams_per_key(Self::DEFAULT_READ_POOL_SIZE),
             shutdown_grace: Duration::from_secs(Self::DEFAULT_SHUTDOWN_GRACE_SECS),
+            max_uploads: Self::default_max_uploads(Self::DEFAULT_WRITE_POOL_SIZE),
+            max_upload_bytes: Self::default_max_upload_bytes(Self::DEFAULT_MAX_BODY_BYTES),
         }
     }
 }

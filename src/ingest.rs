@@ -93,6 +93,91 @@ fn serialize_stamp<S: serde::Serializer>(
 /// in column order (the stamp's slot is filled when it is written).
 pub type Row = Vec<Value>;
 
+/// Bodies in flight: how many, and how many bytes, at most. A write asks
+/// for admission before it reads its body and reserves bytes as they
+/// arrive; past either bound it gets 503 with `Retry-After`.
+#[derive(Debug)]
+pub struct UploadBudget {
+    max_count: usize,
+    max_bytes: usize,
+    /// (writes admitted, bytes reserved)
+    used: std::sync::Mutex<(usize, usize)>,
+}
+
+impl UploadBudget {
+    pub fn new(max_count: usize, max_bytes: usize) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(UploadBudget {
+            max_count: max_count.max(1),
+            max_bytes,
+            used: std::sync::Mutex::new((0, 0)),
+        })
+    }
+
+    fn used(&self) -> std::sync::MutexGuard<'_, (usize, usize)> {
+        self.used.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A place for one more write, or a 503 if as many are in flight as allowed.
+    pub fn admit(self: &std::sync::Arc<Self>) -> Result<Admission, ApiError> {
+        let mut used = self.used();
+        if used.0 >= self.max_count {
+            return Err(busy_uploads(format!(
+                "{} writes are being received already, the most this server takes at once",
+                self.max_count
+            )));
+        }
+        used.0 += 1;
+        Ok(Admission {
+            budget: self.clone(),
+            bytes: 0,
+        })
+    }
+}
+
+fn busy_uploads(why: String) -> ApiError {
+    ApiError::Unavailable(format!("{why}; retry in a few seconds").into())
+}
+
+/// One write's place in the [`UploadBudget`], given back when dropped.
+#[derive(Debug)]
+pub struct Admission {
+    budget: std::sync::Arc<UploadBudget>,
+    bytes: usize,
+}
+
+impl Admission {
+    /// Reserves `more` bytes of the budget, or says the server is busy.
+    pub fn reserve(&mut self, more: usize) -> Result<(), ApiError> {
+        let mut used = self.budget.used();
+        if used.1 + more > self.budget.max_bytes {
+            return Err(busy_uploads(format!(
+                "the bodies being received already take the {} bytes this server keeps for them",
+                self.budget.max_bytes
+            )));
+        }
+        used.1 += more;
+        self.bytes += more;
+        Ok(())
+    }
+
+    /// Bytes reserved so far.
+    pub fn reserved(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let mut used = self.budget.used();
+        used.0 -= 1;
+        used.1 -= self.bytes;
+    }
+}
+
+/// Rows parsed again and written per statement group when a body is
+/// written: what a write holds in memory besides its body.
+const WRITE_CHUNK_ROWS: usize = 5_000;
+
 /// Reads a whole batch for `shape`'s dataset, validates it, and writes it
 /// in one transaction. The dataset must be pushable.
 pub fn ingest(
@@ -102,11 +187,51 @@ pub fn ingest(
     format: BodyFormat,
     body: &[u8],
 ) -> Result<Written, ApiError> {
-    let rows = parse_batch(shape, format, body)?;
-    write_batch(conn, clock, shape, &rows)
+    validate(shape, format, body)?;
+    write_body(conn, clock, shape, format, body)
 }
 
-/// Writes already validated rows: one transaction, one stamp.
+/// Checks every row of a body without keeping any: how many rows it holds,
+/// or what is wrong with the first bad one. Runs before a write connection
+/// is taken.
+pub fn validate(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<usize, ApiError> {
+    for_each_row(shape, format, body, |_| Ok(()))
+}
+
+/// Writes a body that [`validate`] accepted: one transaction, one stamp.
+/// The body is parsed again, a chunk of rows at a time, so a write holds
+/// its body and one chunk in memory, never every row of a large batch.
+pub fn write_body(
+    conn: &mut DbConnection,
+    clock: &dyn Clock,
+    shape: &Shape,
+    format: BodyFormat,
+    body: &[u8],
+) -> Result<Written, ApiError> {
+    let (stored, stamp) = db::write_transaction(conn, clock, |conn, stamp| {
+        // Distinct keys: what the batch leaves stored.
+        let mut keys = std::collections::HashSet::new();
+        let mut chunk = Vec::with_capacity(WRITE_CHUNK_ROWS);
+        for_each_row(shape, format, body, |row| {
+            keys.insert(row[shape.key].clone());
+            chunk.push(row);
+            if chunk.len() == WRITE_CHUNK_ROWS {
+                sql::upsert(conn, shape, &chunk, stamp)?;
+                chunk.clear();
+            }
+            Ok(())
+        })?;
+        sql::upsert(conn, shape, &chunk, stamp)?;
+        Ok::<_, ApiError>((keys.len(), stamp))
+    })?;
+    Ok(Written {
+        dataset: shape.dataset.name(),
+        rows: stored,
+        stamp: Some(stamp),
+    })
+}
+
+/// Writes rows already in memory (the seed's): one transaction, one stamp.
 pub fn write_batch(
     conn: &mut DbConnection,
     clock: &dyn Clock,
@@ -131,9 +256,27 @@ pub fn write_batch(
     })
 }
 
-/// Parses and validates every row of a batch, or says what is wrong with the
-/// first bad one (rows are numbered from 1, not counting a CSV header).
+/// Parses and validates every row of a batch into memory, or says what is
+/// wrong with the first bad one.
 pub fn parse_batch(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec<Row>, ApiError> {
+    let mut rows = Vec::new();
+    for_each_row(shape, format, body, |row| {
+        rows.push(row);
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// Hands every row of a body to `f`, in order, each parsed and validated,
+/// and returns how many there were. Stops at the first bad row, saying what
+/// is wrong with it (rows are numbered from 1, not counting a CSV header),
+/// or at the first error of `f`. A body without rows is an error.
+pub fn for_each_row(
+    shape: &Shape,
+    format: BodyFormat,
+    body: &[u8],
+    mut f: impl FnMut(Row) -> Result<(), ApiError>,
+) -> Result<usize, ApiError> {
     // Spreadsheets save "CSV UTF-8" with a byte-order mark, which would
     // otherwise become part of the first column's name.
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
@@ -143,11 +286,11 @@ pub fn parse_batch(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec
         ));
     }
     let rows = match format {
-        BodyFormat::Csv => parse_csv(shape, body),
-        BodyFormat::Json if first_byte(body) == Some(b'[') => parse_json_array(shape, body),
-        BodyFormat::Json | BodyFormat::Ndjson => parse_json_objects(shape, body),
+        BodyFormat::Csv => csv_rows(shape, body, &mut f),
+        BodyFormat::Json if first_byte(body) == Some(b'[') => json_array_rows(shape, body, &mut f),
+        BodyFormat::Json | BodyFormat::Ndjson => json_object_rows(shape, body, &mut f),
     }?;
-    if rows.is_empty() {
+    if rows == 0 {
         // A header-only CSV or `[]`: most likely a file that came out empty.
         return Err(ApiError::MalformedBody(
             "the body holds no rows: send at least one".into(),
@@ -155,6 +298,8 @@ pub fn parse_batch(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec
     }
     Ok(rows)
 }
+
+type RowSink<'a> = &'a mut dyn FnMut(Row) -> Result<(), ApiError>;
 
 /// Reads one row from its fields, every column by its kind.
 pub fn parse_row(shape: &Shape, fields: &Fields<'_>) -> Result<Row, FieldError> {
@@ -260,7 +405,7 @@ fn row_from_object(shape: &Shape, object: &Object) -> Result<Row, FieldError> {
     parse_row(shape, &Fields::Json(&object.map))
 }
 
-fn parse_csv(shape: &Shape, body: &[u8]) -> Result<Vec<Row>, ApiError> {
+fn csv_rows(shape: &Shape, body: &[u8], f: RowSink<'_>) -> Result<usize, ApiError> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(body);
     let headers = reader
         .headers()
@@ -278,10 +423,10 @@ fn parse_csv(shape: &Shape, body: &[u8]) -> Result<Vec<Row>, ApiError> {
             ));
         }
     }
-    let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
+    let mut rows = 0;
     loop {
-        let row = rows.len() + 1;
+        let row = rows + 1;
         match reader.read_record(&mut record) {
             Ok(false) => return Ok(rows),
             Ok(true) => {
@@ -289,7 +434,8 @@ fn parse_csv(shape: &Shape, body: &[u8]) -> Result<Vec<Row>, ApiError> {
                     record: &record,
                     positions: &positions,
                 };
-                rows.push(parse_row(shape, &fields).map_err(|error| row_error(row, error))?);
+                f(parse_row(shape, &fields).map_err(|error| row_error(row, error))?)?;
+                rows = row;
             }
             Err(error) => {
                 return Err(ApiError::MalformedBody(format!(
@@ -300,31 +446,33 @@ fn parse_csv(shape: &Shape, body: &[u8]) -> Result<Vec<Row>, ApiError> {
     }
 }
 
-fn parse_json_objects(shape: &Shape, body: &[u8]) -> Result<Vec<Row>, ApiError> {
-    let mut rows = Vec::new();
+fn json_object_rows(shape: &Shape, body: &[u8], f: RowSink<'_>) -> Result<usize, ApiError> {
+    let mut rows = 0;
     for object in serde_json::Deserializer::from_slice(body).into_iter::<Object>() {
-        let row = rows.len() + 1;
+        let row = rows + 1;
         let object = object.map_err(|error| {
             ApiError::MalformedBody(format!("row {row} is not a JSON object: {error}"))
         })?;
-        rows.push(row_from_object(shape, &object).map_err(|error| row_error(row, error))?);
+        f(row_from_object(shape, &object).map_err(|error| row_error(row, error))?)?;
+        rows = row;
     }
     Ok(rows)
 }
 
-/// Reads a JSON array element by element, converting each object to a row as
-/// it goes, so the parsed JSON of the whole batch is never held at once.
-fn parse_json_array(shape: &Shape, body: &[u8]) -> Result<Vec<Row>, ApiError> {
-    let mut bad_row = None;
+/// Reads a JSON array element by element, handing each object on as a row
+/// as it goes, so the parsed JSON of the whole batch is never held at once.
+fn json_array_rows(shape: &Shape, body: &[u8], f: RowSink<'_>) -> Result<usize, ApiError> {
+    let mut failure = None;
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let parsed = RowsSeed {
         shape,
-        bad_row: &mut bad_row,
+        f,
+        failure: &mut failure,
     }
     .deserialize(&mut deserializer)
     .and_then(|rows| deserializer.end().map(|()| rows));
-    match (parsed, bad_row) {
-        (_, Some((row, error))) => Err(row_error(row, error)),
+    match (parsed, failure) {
+        (_, Some(error)) => Err(error),
         (Ok(rows), None) => Ok(rows),
         (Err(error), None) => Err(ApiError::MalformedBody(format!(
             "the body is not a JSON array of objects: {error}"
@@ -332,39 +480,40 @@ fn parse_json_array(shape: &Shape, body: &[u8]) -> Result<Vec<Row>, ApiError> {
     }
 }
 
-struct RowsSeed<'a> {
+struct RowsSeed<'a, 'f> {
     shape: &'a Shape,
-    bad_row: &'a mut Option<(usize, FieldError)>,
+    f: RowSink<'f>,
+    /// Why the rows stopped, when it was not the JSON's fault.
+    failure: &'a mut Option<ApiError>,
 }
 
-impl<'de> DeserializeSeed<'de> for RowsSeed<'_> {
-    type Value = Vec<Row>;
+impl<'de> DeserializeSeed<'de> for RowsSeed<'_, '_> {
+    type Value = usize;
 
-    fn deserialize<D: serde::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Vec<Row>, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
         deserializer.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for RowsSeed<'_> {
-    type Value = Vec<Row>;
+impl<'de> Visitor<'de> for RowsSeed<'_, '_> {
+    type Value = usize;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of objects")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Row>, A::Error> {
-        let mut rows = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut rows = 0;
         while let Some(object) = seq.next_element::<Object>()? {
-            match row_from_object(self.shape, &object) {
-                Ok(row) => rows.push(row),
-                Err(error) => {
-                    *self.bad_row = Some((rows.len() + 1, error));
-                    return Err(A::Error::custom("invalid row"));
-                }
+            let row = rows + 1;
+            let handed = row_from_object(self.shape, &object)
+                .map_err(|error| row_error(row, error))
+                .and_then(|parsed| (self.f)(parsed));
+            if let Err(error) = handed {
+                *self.failure = Some(error);
+                return Err(A::Error::custom("stopped"));
             }
+            rows = row;
         }
         Ok(rows)
     }

@@ -25,6 +25,8 @@ pub struct AppState {
     /// Set once the server has been told to stop: a stream cut after that
     /// was cut by the shutdown, not by its client.
     pub shutting_down: Arc<AtomicBool>,
+    /// Write bodies in flight.
+    pub uploads: Arc<crate::ingest::UploadBudget>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +95,10 @@ impl Application {
             send_timeout: settings.send_timeout,
             stream_limits: crate::stream::StreamLimits::new(settings.streams_per_key),
             shutting_down: shutting_down.clone(),
+            uploads: crate::ingest::UploadBudget::new(
+                settings.max_uploads,
+                settings.max_upload_bytes,
+            ),
         });
         let mut server = HttpServer::new(move || {
             App::new()

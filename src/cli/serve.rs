@@ -41,6 +41,13 @@ pub struct Args {
     /// Pulls one key may stream at once; past it, 429. Default: half the read pool.
     #[arg(long, value_name = "N")]
     streams_per_key: Option<usize>,
+    /// Write bodies received at once; past it, 503. Default: twice the write pool.
+    #[arg(long, value_name = "N")]
+    max_uploads: Option<usize>,
+    /// Bytes of write bodies held at once; past it, 503. Default: twice
+    /// --max-body-bytes.
+    #[arg(long, value_name = "BYTES")]
+    max_upload_bytes: Option<usize>,
     /// On SIGTERM or Ctrl-C, seconds that requests in flight may take to
     /// finish; pulls still streaming then are cut (and logged as such).
     #[arg(long, default_value_t = Settings::DEFAULT_SHUTDOWN_GRACE_SECS, value_name = "SECONDS")]
@@ -59,6 +66,12 @@ pub fn run(mut settings: Settings, args: Args) -> CliResult {
     settings.extra_params = args.allow_params;
     settings.send_timeout = std::time::Duration::from_secs(args.send_timeout);
     settings.shutdown_grace = std::time::Duration::from_secs(args.shutdown_grace);
+    settings.max_uploads = args
+        .max_uploads
+        .unwrap_or_else(|| Settings::default_max_uploads(args.write_pool_size));
+    settings.max_upload_bytes = args
+        .max_upload_bytes
+        .unwrap_or_else(|| Settings::default_max_upload_bytes(args.max_body_bytes));
     settings.database.idle_in_transaction_timeout =
         Settings::idle_in_transaction_timeout(settings.send_timeout);
     settings.streams_per_key = args

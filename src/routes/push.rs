@@ -59,7 +59,13 @@ pub async fn push(
     } else {
         Box::pin(payload.into_inner())
     };
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+    // Bodies in flight share one budget, in count and in bytes: past it a
+    // write gets 503 and retries later, and the server never runs out of
+    // memory however many large batches arrive at once.
+    let mut admission = state.uploads.admit()?;
+    let capacity = declared.unwrap_or(0).min(limit);
+    admission.reserve(capacity)?;
+    let mut body = web::BytesMut::with_capacity(capacity);
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|error| {
             ApiError::MalformedBody(format!("cannot read the request body: {error}"))
@@ -67,6 +73,7 @@ pub async fn push(
         if body.len() + chunk.len() > limit {
             return Err(too_large);
         }
+        admission.reserve((body.len() + chunk.len()).saturating_sub(admission.reserved()))?;
         body.extend_from_slice(&chunk);
     }
 
@@ -80,12 +87,15 @@ pub async fn push(
     let clock = state.clock.clone();
     let catalog = state.catalog.current();
     let written = web::block(move || {
-        // Every row is read and checked before a write connection is taken.
+        // Every row is read and checked before a write connection is taken;
+        // the rows are then read again, a chunk at a time, as they are
+        // written, so memory holds the body and one chunk.
         let shape = catalog.shape(dataset);
-        let rows = ingest::parse_batch(shape, format, &body)?;
-        drop(body);
+        ingest::validate(shape, format, &body)?;
         let mut conn = pool.get()?;
-        ingest::write_batch(&mut conn, clock.as_ref(), shape, &rows)
+        let written = ingest::write_body(&mut conn, clock.as_ref(), shape, format, &body);
+        drop(admission);
+        written
     })
     .await??;
     log::info!(

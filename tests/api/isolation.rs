@@ -4,6 +4,7 @@
 
 use crate::helpers::{on_both_backends, sample_row, spawn_app_with, window, Backend};
 use serde_json::{json, Value};
+
 use std::time::{Duration, Instant};
 
 on_both_backends!(
@@ -91,4 +92,149 @@ async fn eight_stalled_pulls_on_one_key_leave_room_for_other_keys_and_health(bac
     assert!(started.elapsed() < Duration::from_secs(1));
     drop(other);
     health_within_a_second(&app).await;
+}
+
+#[actix_web::test]
+async fn a_write_past_the_upload_budget_is_a_503_at_once() {
+    let app = spawn_app_with(Backend::Sqlite, |settings| {
+        settings.max_uploads = 1;
+        settings.max_upload_bytes = 1_000_000;
+    })
+    .await;
+    // One body that trickles in: it holds the only place while it does.
+    let first_row = format!("{}\n", sample_row("users", "u1"));
+    let slow = futures_util::stream::unfold(0, move |step| {
+        let first_row = first_row.clone();
+        async move {
+            match step {
+                0 => Some((Ok::<_, std::io::Error>(first_row.into_bytes()), 1)),
+                1 => {
+                    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
+                    Some((Ok(Vec::new()), 2))
+                }
+                _ => None,
+            }
+        }
+    });
+    let slow = app
+        .client
+        .post(format!("{}/api/users", app.address))
+        .bearer_auth(&app.write_key)
+        .header("Content-Type", "application/x-ndjson")
+        .body(reqwest::Body::wrap_stream(slow))
+        .send();
+    let second = async {
+        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+        let started = Instant::now();
+        let response = app
+            .push(
+                "users",
+                "application/json",
+                json!([sample_row("users", "u2")]).to_string(),
+            )
+            .await;
+        (response, started.elapsed())
+    };
+    let (slow, (second, took)) = futures_util::future::join(slow, second).await;
+    assert_eq!(second.status(), 503);
+    assert!(second.headers().contains_key("retry-after"));
+    assert!(
+        took < Duration::from_millis(500),
+        "refused at once, not queued"
+    );
+    assert_eq!(slow.unwrap().status(), 200);
+
+    // A body declared larger than the byte budget is refused before it is read.
+    let response = app
+        .push("users", "application/json", vec![b' '; 1_500_000])
+        .await;
+    assert_eq!(response.status(), 503);
+    // With the place free again, writes go through.
+    let response = app
+        .push(
+            "users",
+            "application/json",
+            json!([sample_row("users", "u3")]).to_string(),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+/// Peak resident memory of a process, from /proc (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        / 1024
+}
+
+#[actix_web::test]
+async fn six_concurrent_60_mib_uploads_stay_within_the_memory_budget() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let server = crate::helpers::ServerProcess::start(&app.database_url, &[]).await;
+    let before = peak_rss_mib(server.pid());
+    // About 61 MiB of CSV: 20,000 rows with 3 KB comments each.
+    let comment = "x".repeat(3_150);
+    let body = |batch: usize| {
+        let mut csv = String::from("id,player_id,amount,currency,dir,created_at,comment\n");
+        for i in 0..20_000 {
+            csv.push_str(&format!(
+                "t{batch}-{i},p{i},12.50,EUR,IN,2020-10-10 07:00:00,{comment}\n"
+            ));
+        }
+        csv
+    };
+    let bodies: Vec<String> = (0..6).map(body).collect();
+    assert!(bodies[0].len() > 60 * 1024 * 1024, "{}", bodies[0].len());
+    let client = reqwest::Client::new();
+    let uploads = futures_util::future::join_all(bodies.into_iter().map(|body| {
+        client
+            .post(format!("{}/api/transactions", server.address))
+            .bearer_auth(&app.write_key)
+            .header("Content-Type", "text/csv")
+            .body(body)
+            .send()
+    }));
+    let pulls = async {
+        let mut slowest = Duration::ZERO;
+        for _ in 0..5 {
+            actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+            let started = Instant::now();
+            let response = client
+                .get(format!(
+                    "{}/api/users?{}",
+                    server.address,
+                    window("2020-10-10 07:00:00", "2020-10-10 08:00:00")
+                ))
+                .bearer_auth(&app.read_key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            response.bytes().await.unwrap();
+            slowest = slowest.max(started.elapsed());
+        }
+        slowest
+    };
+    let (uploads, slowest_pull) = futures_util::future::join(uploads, pulls).await;
+    let statuses: Vec<u16> = uploads
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    let peak = peak_rss_mib(server.pid());
+    println!(
+        "six 60 MiB uploads: answers {statuses:?}; peak RSS {before} -> {peak} MiB; slowest pull meanwhile {slowest_pull:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&200), "{statuses:?}");
+    // The budget is two 64 MiB bodies: each costs its body and a chunk of
+    // rows, never every row of it, nor six bodies at once.
+    assert!(peak < 320, "peak RSS {peak} MiB");
 }
