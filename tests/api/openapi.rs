@@ -174,3 +174,78 @@ fn the_dataset_schemas_in_openapi_yaml_follow_the_description() {
         "openapi.yaml's dataset schemas differ from src/datasets/defs.rs at {first_difference}\nregenerate them: UPDATE_OPENAPI=1 cargo test --test api openapi"
     );
 }
+
+/// `(METHOD, path)` of every operation in openapi.yaml, from its `paths:`
+/// section (paths indented two spaces, methods four).
+fn spec_routes(spec: &str) -> std::collections::BTreeSet<(String, String)> {
+    let mut routes = std::collections::BTreeSet::new();
+    let mut path = None;
+    for line in spec
+        .lines()
+        .skip_while(|l| *l != "paths:")
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+    {
+        if let Some(p) = line.strip_prefix("  /").and_then(|p| p.strip_suffix(':')) {
+            path = Some(format!("/{p}"));
+        } else if let Some(method) = line.strip_prefix("    ").and_then(|m| m.strip_suffix(':')) {
+            if ["get", "post", "put", "delete", "patch"].contains(&method) {
+                routes.insert((method.to_uppercase(), path.clone().unwrap()));
+            }
+        }
+    }
+    routes
+}
+
+/// `(METHOD, path)` of every row of the route table in src/routes.rs.
+fn table_routes() -> std::collections::BTreeSet<(String, String)> {
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/routes.rs")).unwrap();
+    source
+        .lines()
+        .filter_map(|line| line.strip_prefix("//! | "))
+        .filter_map(|row| {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let path = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            Some((cells[0].to_string(), path.to_string()))
+        })
+        .collect()
+}
+
+/// The route table, openapi.yaml and the running server agree: every
+/// operation in the spec is served, every route served is in the spec, and
+/// every other method on a known path is a 405.
+#[actix_web::test]
+async fn the_spec_the_route_table_and_the_server_agree() {
+    let spec =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    let routes = spec_routes(&spec);
+    assert_eq!(
+        routes,
+        table_routes(),
+        "openapi.yaml against the table in src/routes.rs"
+    );
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
+    let paths: std::collections::BTreeSet<&String> = routes.iter().map(|(_, p)| p).collect();
+    for path in paths {
+        let url = format!("{}{}", app.address, path.replace("{dataset}", "users"));
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+            let response = app
+                .client
+                .request(method.parse().unwrap(), &url)
+                .bearer_auth(&app.write_key)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            if routes.contains(&(method.to_string(), path.clone())) {
+                assert!(
+                    ![404, 405].contains(&status),
+                    "{method} {path}: {status}, but the spec has it"
+                );
+            } else {
+                assert_eq!(status, 405, "{method} {path} is served but not in the spec");
+            }
+        }
+    }
+}
