@@ -6,6 +6,12 @@
 //! the key as the password (any user name), so that a browser can download a
 //! CSV. Hashes are compared in constant time, and every stored key is
 //! compared, so timing says nothing about which key came close.
+//!
+//! [`KeyGuard`] checks a request's key: it refuses keys sent in the URL,
+//! throttles addresses that keep presenting wrong keys (429 after a burst,
+//! without asking the database), holds a key to the addresses it was
+//! created for (`keys create --allow`), and records when each key was last
+//! used (at most once a minute, so that checking a key is not a write).
 
 use crate::db::schema::api_keys;
 use crate::db::DbConnection;
@@ -15,8 +21,13 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{web, HttpRequest};
 use base64::Engine as _;
 use diesel::prelude::*;
+use ipnet::IpNet;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 /// What a key may do.
@@ -93,6 +104,25 @@ pub struct KeyInfo {
     pub scopes: String,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    /// Comma-separated CIDR blocks, or `None` for anywhere.
+    pub allowed_from: Option<String>,
+}
+
+/// The addresses a key may be used from: CIDR blocks or single addresses,
+/// comma-separated, as `keys create --allow` takes them.
+pub fn parse_networks(text: &str) -> Result<Vec<IpNet>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<IpNet>()
+                .or_else(|_| part.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    format!("'{part}' is not an address or CIDR block (like 203.0.113.0/24)")
+                })
+        })
+        .collect()
 }
 
 /// Creates a key and returns it: the only time it is ever visible.
@@ -100,6 +130,17 @@ pub fn create_key(
     conn: &mut DbConnection,
     name: &str,
     scopes: Scopes,
+    now: Timestamp,
+) -> Result<String, KeyError> {
+    create_key_allowed_from(conn, name, scopes, &[], now)
+}
+
+/// Creates a key usable only from `allowed` (from anywhere if it is empty).
+pub fn create_key_allowed_from(
+    conn: &mut DbConnection,
+    name: &str,
+    scopes: Scopes,
+    allowed: &[IpNet],
     now: Timestamp,
 ) -> Result<String, KeyError> {
     let valid = (1..=64).contains(&name.len())
@@ -117,6 +158,13 @@ pub fn create_key(
         api_keys::key_hash.eq(hex(&Sha256::digest(key.as_bytes()))),
         api_keys::scopes.eq(scopes.to_string()),
         api_keys::created_at.eq(now),
+        api_keys::allowed_from.eq((!allowed.is_empty()).then(|| {
+            allowed
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        })),
     );
     let inserted = crate::db::with_backend!(conn, c => diesel::insert_into(api_keys::table)
         .values(row.clone())
@@ -135,6 +183,8 @@ pub fn list_keys(conn: &mut DbConnection) -> QueryResult<Vec<KeyInfo>> {
             api_keys::scopes,
             api_keys::created_at,
             api_keys::revoked_at,
+            api_keys::last_used_at,
+            api_keys::allowed_from,
         ))
         .order(api_keys::created_at)
         .load(conn)
@@ -158,58 +208,245 @@ pub fn revoke_key(conn: &mut DbConnection, name: &str, now: Timestamp) -> Result
     Ok(())
 }
 
-/// The name and scopes of `key`, or `None` if it is unknown or revoked.
-pub fn lookup(conn: &mut DbConnection, key: &str) -> QueryResult<Option<(String, Scopes)>> {
+/// What the database says of a presented key.
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    pub name: String,
+    pub scopes: Scopes,
+    /// Empty: anywhere.
+    pub allowed: Vec<IpNet>,
+}
+
+/// The record of `key`, or `None` if it is unknown or revoked.
+pub fn lookup(conn: &mut DbConnection, key: &str) -> QueryResult<Option<KeyRecord>> {
     let presented = hex(&Sha256::digest(key.as_bytes()));
-    let active: Vec<(String, String, String)> = api_keys::table
+    let active: Vec<(String, String, String, Option<String>)> = api_keys::table
         .filter(api_keys::revoked_at.is_null())
-        .select((api_keys::name, api_keys::key_hash, api_keys::scopes))
+        .select((
+            api_keys::name,
+            api_keys::key_hash,
+            api_keys::scopes,
+            api_keys::allowed_from,
+        ))
         .load(conn)?;
     let mut found = None;
-    for (name, hash, scopes) in active {
+    for (name, hash, scopes, allowed) in active {
         if bool::from(hash.as_bytes().ct_eq(presented.as_bytes())) {
-            found = scopes.parse().ok().map(|scopes| (name, scopes));
+            found = scopes.parse().ok().map(|scopes| KeyRecord {
+                name,
+                scopes,
+                // Written by `keys create`, which checked it. Should it ever
+                // not parse, the key is usable from nowhere rather than
+                // from anywhere: an allow list that allows nothing.
+                allowed: allowed.map_or_else(Vec::new, |a| {
+                    parse_networks(&a).unwrap_or_else(|_| vec![NOWHERE])
+                }),
+            });
         }
     }
     Ok(found)
 }
 
-/// Checks the request's key for `scope` and returns the key's name: 401
-/// without a known key, 403 with a key that lacks the scope. The database
-/// lookup runs off the executor, on the primary (`pool` is the control pool,
-/// which uploads cannot exhaust): a replica could still honour a key revoked
-/// a moment ago.
-pub async fn require(
-    req: &HttpRequest,
-    pool: &crate::db::DbPool,
-    scope: Scope,
-) -> Result<String, ApiError> {
-    refuse_key_in_query(req)?;
-    let key = presented_key(req).ok_or(ApiError::Unauthorized(
-        "send an API key as 'Authorization: Bearer KEY' (or as the password of HTTP Basic); create one with `hourglass keys create`",
-    ))?;
-    let pool = pool.clone();
-    let found = web::block(move || {
-        let mut conn = pool.get()?;
-        Ok::<_, ApiError>(lookup(&mut conn, &key)?)
-    })
-    .await??;
-    match found {
-        None => Err(ApiError::Unauthorized(
-            "the API key is unknown or revoked; check `hourglass keys list`",
-        )),
-        Some((name, scopes)) if scopes.allows(scope) => Ok(name),
-        Some((_, scopes)) => Err(ApiError::Forbidden(format!(
-            "this key has scope '{scopes}'; {} needs a key with '{}' scope",
-            match scope {
-                Scope::Read => "pulling",
-                Scope::Write => "writing",
-            },
-            match scope {
-                Scope::Read => "read",
-                Scope::Write => "write",
+/// A block no client address is in (for an allow list that cannot be read).
+const NOWHERE: IpNet = IpNet::V4(
+    match ipnet::Ipv4Net::new(std::net::Ipv4Addr::BROADCAST, 32) {
+        Ok(net) => net,
+        Err(_) => panic!("a valid block"),
+    },
+);
+
+/// Records that `name` was used at `now`.
+pub fn record_use(conn: &mut DbConnection, name: &str, now: Timestamp) -> QueryResult<()> {
+    diesel::update(api_keys::table.find(name))
+        .set(api_keys::last_used_at.eq(now))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Checks keys on `/api` requests (see the module doc).
+#[derive(Debug)]
+pub struct KeyGuard {
+    /// Key look-ups and last-use records: the control pool, on the primary,
+    /// which uploads cannot exhaust (a replica could still honour a key
+    /// revoked a moment ago).
+    pool: crate::db::DbPool,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    trusted_proxies: Vec<IpNet>,
+    failures: Mutex<HashMap<IpAddr, Bucket>>,
+    /// When each key's use was last written, in this process.
+    recorded: Mutex<HashMap<String, Instant>>,
+}
+
+/// Wrong keys an address may present in a burst before it is throttled.
+const FAILURE_BURST: f64 = 10.0;
+/// How fast an address earns back the right to try, per second.
+const FAILURE_REFILL_PER_SECOND: f64 = 1.0;
+/// Addresses remembered at most; those that earned everything back go first.
+const FAILURE_ADDRESSES: usize = 10_000;
+/// How often a key's last use is written, at most.
+const RECORD_USE_EVERY: Duration = Duration::from_secs(60);
+
+/// A token bucket of wrong-key attempts.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn refilled(self, now: Instant) -> f64 {
+        let earned = now.duration_since(self.at).as_secs_f64() * FAILURE_REFILL_PER_SECOND;
+        (self.tokens + earned).min(FAILURE_BURST)
+    }
+}
+
+impl KeyGuard {
+    pub fn new(pool: crate::db::DbPool, trusted_proxies: Vec<IpNet>) -> Self {
+        KeyGuard {
+            pool,
+            trusted_proxies,
+            failures: Mutex::new(HashMap::new()),
+            recorded: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Checks the request's key for `scope` and returns the key's name: 401
+    /// without a known key, 403 with a key that lacks the scope or is used
+    /// from an address it does not allow, 429 for an address that presented
+    /// too many wrong keys. The database lookup runs off the executor.
+    pub async fn require(&self, req: &HttpRequest, scope: Scope) -> Result<String, ApiError> {
+        refuse_key_in_query(req)?;
+        let address = self.client_address(req);
+        if let Some(address) = address {
+            self.refuse_if_throttled(address)?;
+        }
+        let key = presented_key(req).ok_or(ApiError::Unauthorized(
+            "send an API key as 'Authorization: Bearer KEY' (or as the password of HTTP Basic); create one with `hourglass keys create`",
+        ))?;
+        let pool = self.pool.clone();
+        let found = web::block(move || {
+            let mut conn = pool.get()?;
+            Ok::<_, ApiError>(lookup(&mut conn, &key)?)
+        })
+        .await??;
+        let Some(record) = found else {
+            if let Some(address) = address {
+                self.record_failure(address);
             }
-        ))),
+            return Err(ApiError::Unauthorized(
+                "the API key is unknown or revoked; check `hourglass keys list`",
+            ));
+        };
+        let allowed_here = record.allowed.is_empty()
+            || address.is_some_and(|a| record.allowed.iter().any(|net| net.contains(&a)));
+        if !allowed_here {
+            return Err(ApiError::Forbidden(format!(
+                "key '{}' may not be used from this address; `hourglass keys list` shows where it may",
+                record.name
+            )));
+        }
+        if !record.scopes.allows(scope) {
+            let (doing, needed) = match scope {
+                Scope::Read => ("pulling", "read"),
+                Scope::Write => ("writing", "write"),
+            };
+            return Err(ApiError::Forbidden(format!(
+                "this key has scope '{}'; {doing} needs a key with '{needed}' scope",
+                record.scopes
+            )));
+        }
+        self.record_use(&record.name);
+        Ok(record.name)
+    }
+
+    /// The client's address: the peer's, or, when the peer is a trusted
+    /// proxy, the last address in `X-Forwarded-For` that is not one (the
+    /// addresses before it were written by the client and prove nothing).
+    pub fn client_address(&self, req: &HttpRequest) -> Option<IpAddr> {
+        let peer = req.peer_addr()?.ip();
+        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        if !trusted(&peer) {
+            return Some(peer);
+        }
+        let forwarded: Vec<IpAddr> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|part| part.trim().parse().ok())
+            .collect();
+        Some(
+            forwarded
+                .into_iter()
+                .rev()
+                .find(|ip| !trusted(ip))
+                .unwrap_or(peer),
+        )
+    }
+
+    fn refuse_if_throttled(&self, address: IpAddr) -> Result<(), ApiError> {
+        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(bucket) = failures.get(&address) else {
+            return Ok(());
+        };
+        let tokens = bucket.refilled(Instant::now());
+        if tokens >= 1.0 {
+            return Ok(());
+        }
+        let wait = ((1.0 - tokens) / FAILURE_REFILL_PER_SECOND).ceil() as u64;
+        Err(ApiError::TooManyRequests {
+            retry_after: wait.max(1),
+            detail: "too many requests with a wrong API key from this address; wait, then send a valid key".into(),
+        })
+    }
+
+    fn record_failure(&self, address: IpAddr) {
+        let now = Instant::now();
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.len() >= FAILURE_ADDRESSES && !failures.contains_key(&address) {
+            failures.retain(|_, bucket| bucket.refilled(now) < FAILURE_BURST);
+            if failures.len() >= FAILURE_ADDRESSES {
+                failures.clear();
+            }
+        }
+        let bucket = failures.entry(address).or_insert(Bucket {
+            tokens: FAILURE_BURST,
+            at: now,
+        });
+        let tokens = bucket.refilled(now) - 1.0;
+        *bucket = Bucket { tokens, at: now };
+        if (0.0..1.0).contains(&tokens) {
+            // Once per burst, not once per request: a flood of wrong keys
+            // must not become a flood of log lines.
+            log::warn!("{address} presented {FAILURE_BURST} wrong API keys in a burst: throttled");
+        }
+    }
+
+    /// Writes the key's last use, in the background, at most once every
+    /// [`RECORD_USE_EVERY`] per key and process.
+    fn record_use(&self, name: &str) {
+        let now = Instant::now();
+        {
+            let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+            if recorded
+                .get(name)
+                .is_some_and(|at| now.duration_since(*at) < RECORD_USE_EVERY)
+            {
+                return;
+            }
+            recorded.insert(name.to_string(), now);
+        }
+        let (pool, name) = (self.pool.clone(), name.to_string());
+        actix_web::rt::spawn(async move {
+            let written = web::block(move || -> Result<(), ApiError> {
+                let mut conn = pool.get()?;
+                Ok(record_use(&mut conn, &name, Timestamp::now())?)
+            })
+            .await;
+            if let Ok(Err(error)) = written {
+                log::warn!("cannot record a key's last use: {error}");
+            }
+        });
     }
 }
 

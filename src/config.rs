@@ -24,6 +24,9 @@ pub struct Settings {
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish
     /// before they are cut.
     pub shutdown_grace: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (for key address
+    /// checks and throttling); without any, the peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Write bodies received at once, at most.
     pub max_uploads: usize,
     /// Bytes of write bodies held at once, at most.
@@ -83,6 +86,7 @@ impl Settings {
             send_timeout: Duration::from_secs(Self::DEFAULT_SEND_TIMEOUT_SECS),
             streams_per_key: Self::default_streams_per_key(Self::DEFAULT_READ_POOL_SIZE),
             shutdown_grace: Duration::from_secs(Self::DEFAULT_SHUTDOWN_GRACE_SECS),
+            trusted_proxies: Vec::new(),
             max_uploads: Self::default_max_uploads(Self::DEFAULT_WRITE_POOL_SIZE),
             max_upload_bytes: Self::default_max_upload_bytes(Self::DEFAULT_MAX_BODY_BYTES),
         }

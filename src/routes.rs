@@ -43,7 +43,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                                 Some(error) => error.summary(),
                                 None => "rejected by the framework".to_string(),
                             };
-                            log::info!("{line} rejected {}: {summary}", response.status().as_u16());
+                            let status = response.status().as_u16();
+                            // Wrong keys and throttled clients can come by the
+                            // thousand a second: those lines are for debugging
+                            // (the key guard warns once per throttled burst).
+                            let level = if matches!(status, 401 | 429) {
+                                log::Level::Debug
+                            } else {
+                                log::Level::Info
+                            };
+                            log::log!(level, "{line} rejected {status}: {summary}");
                         }
                         Ok(response)
                     }

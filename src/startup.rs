@@ -27,6 +27,8 @@ pub struct AppState {
     pub shutting_down: Arc<AtomicBool>,
     /// Write bodies in flight.
     pub uploads: Arc<crate::ingest::UploadBudget>,
+    /// Checks keys.
+    pub keys: crate::auth::KeyGuard,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +88,10 @@ impl Application {
         drop(conn);
         let catalog_pool = pools.read.clone();
         let shutting_down = Arc::new(AtomicBool::new(false));
+        let keys =
+            crate::auth::KeyGuard::new(pools.control.clone(), settings.trusted_proxies.clone());
         let state = web::Data::new(AppState {
+            keys,
             pools,
             catalog: catalog.clone(),
             clock,

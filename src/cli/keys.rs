@@ -21,6 +21,11 @@ enum KeysCommand {
         /// read, write or read,write.
         #[arg(long, default_value = "read")]
         scope: Scopes,
+        /// Addresses or CIDR blocks the key may be used from (comma-separated,
+        /// or repeat the flag), such as the ones your CRM publishes. Without
+        /// it, anywhere.
+        #[arg(long, value_name = "CIDR", value_delimiter = ',')]
+        allow: Vec<String>,
     },
     /// List keys (names, scopes, dates; never the keys).
     List,
@@ -31,20 +36,28 @@ enum KeysCommand {
 pub fn run(settings: Settings, args: Args) -> CliResult {
     let mut conn = connect_existing(&settings)?;
     match args.command {
-        KeysCommand::Create { name, scope } => {
-            let key = auth::create_key(&mut conn, &name, scope, Timestamp::now())?;
+        KeysCommand::Create { name, scope, allow } => {
+            let allowed = auth::parse_networks(&allow.join(","))?;
+            let key =
+                auth::create_key_allowed_from(&mut conn, &name, scope, &allowed, Timestamp::now())?;
             println!("{key}");
             eprintln!("key '{name}' ({scope}) created; it is shown only this once, store it now");
         }
         KeysCommand::List => {
-            println!("{:<24} {:<11} {:<20} revoked", "name", "scope", "created");
+            let when = |t: Option<Timestamp>| t.map_or("-".to_string(), |t| t.to_string());
+            println!(
+                "{:<24} {:<11} {:<20} {:<20} {:<20} allowed from",
+                "name", "scope", "created", "last used", "revoked"
+            );
             for key in auth::list_keys(&mut conn)? {
-                let revoked = key.revoked_at.map_or("-".to_string(), |t| t.to_string());
                 println!(
-                    "{:<24} {:<11} {:<20} {revoked}",
+                    "{:<24} {:<11} {:<20} {:<20} {:<20} {}",
                     key.name,
                     key.scopes,
-                    key.created_at.to_string()
+                    key.created_at.to_string(),
+                    when(key.last_used_at),
+                    when(key.revoked_at),
+                    key.allowed_from.as_deref().unwrap_or("anywhere")
                 );
             }
         }

@@ -41,6 +41,11 @@ pub struct Args {
     /// Pulls one key may stream at once; past it, 429. Default: half the read pool.
     #[arg(long, value_name = "N")]
     streams_per_key: Option<usize>,
+    /// A proxy (address or CIDR block) in front of Hourglass whose
+    /// X-Forwarded-For names the client; repeat for several. Without it,
+    /// X-Forwarded-For is ignored and the peer is the client.
+    #[arg(long = "trust-proxy", value_name = "CIDR", value_parser = parse_network)]
+    trust_proxies: Vec<ipnet::IpNet>,
     /// Write bodies received at once; past it, 503. Default: twice the write pool.
     #[arg(long, value_name = "N")]
     max_uploads: Option<usize>,
@@ -66,6 +71,7 @@ pub fn run(mut settings: Settings, args: Args) -> CliResult {
     settings.extra_params = args.allow_params;
     settings.send_timeout = std::time::Duration::from_secs(args.send_timeout);
     settings.shutdown_grace = std::time::Duration::from_secs(args.shutdown_grace);
+    settings.trusted_proxies = args.trust_proxies;
     settings.max_uploads = args
         .max_uploads
         .unwrap_or_else(|| Settings::default_max_uploads(args.write_pool_size));
@@ -130,4 +136,12 @@ fn demo(settings: &Settings) -> CliResult {
     let host = settings.bind.replace("0.0.0.0", "127.0.0.1");
     println!("\nread key '{name}': {key}\n\ntry:\n  curl -H 'Authorization: Bearer {key}' 'http://{host}/api/transactions?from={from}&to={to}'\n");
     Ok(())
+}
+
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let mut networks = crate::auth::parse_networks(text)?;
+    match (networks.pop(), networks.is_empty()) {
+        (Some(network), true) => Ok(network),
+        _ => Err("give one address or CIDR block per --trust-proxy".into()),
+    }
 }

@@ -16,6 +16,8 @@ diesel::table! {
         scopes -> Text,
         created_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+        allowed_from -> Nullable<Text>,
     }
 }
 

@@ -1,6 +1,6 @@
 //! `GET /api/{dataset}?from=…&to=…[&format=csv|json|ndjson][&download=1]`
 
-use crate::auth::{self, Scope};
+use crate::auth::Scope;
 use crate::datasets::Dataset;
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -65,7 +65,7 @@ pub async fn pull(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = auth::require(&req, &state.pools.control, Scope::Read).await?;
+    let key = state.keys.require(&req, Scope::Read).await?;
     let name = path.into_inner();
     let dataset = Dataset::from_name(&name)
         .filter(|d| d.is_pullable())

@@ -1,6 +1,6 @@
 //! `POST /api/{dataset}` with a JSON array, NDJSON or CSV body: an atomic upsert.
 
-use crate::auth::{self, Scope};
+use crate::auth::Scope;
 use crate::datasets::Dataset;
 use crate::error::ApiError;
 use crate::ingest::{self, BodyFormat};
@@ -21,7 +21,7 @@ pub async fn push(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
-    auth::require(&req, &state.pools.control, Scope::Write).await?;
+    state.keys.require(&req, Scope::Write).await?;
     let name = path.into_inner();
     let dataset = Dataset::from_name(&name)
         .filter(|d| d.is_pushable())

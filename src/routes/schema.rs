@@ -2,7 +2,7 @@
 //! fields included): type, whether a write requires it, allowed values, and
 //! which column is the stamp.
 
-use crate::auth::{self, Scope};
+use crate::auth::Scope;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -11,6 +11,6 @@ pub async fn schema(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    auth::require(&req, &state.pools.control, Scope::Read).await?;
+    state.keys.require(&req, Scope::Read).await?;
     Ok(HttpResponse::Ok().json(state.catalog.current().describe()))
 }

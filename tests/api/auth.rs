@@ -9,6 +9,9 @@ on_both_backends!(
     keys_are_checked_for_presence_validity_and_scope,
     health_needs_no_key,
     keys_are_stored_only_as_hashes_and_names_are_unique,
+    wrong_keys_are_throttled_per_address_and_not_logged_one_by_one,
+    a_key_can_be_held_to_addresses_and_x_forwarded_for_is_trusted_only_from_proxies,
+    keys_list_shows_each_keys_last_use,
 );
 
 async fn keys_are_checked_for_presence_validity_and_scope(backend: Backend) {
@@ -176,5 +179,161 @@ async fn keys_are_stored_only_as_hashes_and_names_are_unique(backend: Backend) {
                 "the key itself is never stored"
             );
         }
+    }
+}
+
+async fn wrong_keys_are_throttled_per_address_and_not_logged_one_by_one(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = crate::helpers::new_database(backend, dir.path());
+    let app_key = {
+        let settings = hourglass::config::Settings::for_database(&database);
+        let pools = hourglass::db::open(&settings.database).unwrap();
+        let mut conn = pools.write.get().unwrap();
+        auth::create_key(
+            &mut conn,
+            "crm",
+            Scopes {
+                read: true,
+                write: false,
+            },
+            Timestamp::now(),
+        )
+        .unwrap()
+    };
+    let log = dir.path().join("serve.log");
+    let server = crate::helpers::ServerProcess::start_logging(&database, &[], &log).await;
+    let client = reqwest::Client::new();
+    let url = format!(
+        "{}/api/users?{}",
+        server.address,
+        window("2020-10-10 07:00:00", "2020-10-10 08:00:00")
+    );
+    let mut statuses = Vec::new();
+    for attempt in 0..200 {
+        let response = client
+            .get(&url)
+            .bearer_auth(format!("hg_wrong{attempt}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(&statuses[..10], &[401; 10], "a burst of ten is answered");
+    assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
+    // Throttled, the address waits even with a good key; then it may go on.
+    let response = client.get(&url).bearer_auth(&app_key).send().await.unwrap();
+    assert_eq!(response.status(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    actix_web::rt::time::sleep(std::time::Duration::from_secs(wait)).await;
+    let response = client.get(&url).bearer_auth(&app_key).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    drop(server);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let lines = logged
+        .lines()
+        .filter(|l| l.contains("wrong") || l.contains("rejected"))
+        .count();
+    assert!(
+        lines <= 2,
+        "200 wrong keys wrote {lines} log lines:\n{logged}"
+    );
+    assert!(
+        logged.contains("wrong API keys in a burst: throttled"),
+        "{logged}"
+    );
+}
+
+async fn a_key_can_be_held_to_addresses_and_x_forwarded_for_is_trusted_only_from_proxies(
+    backend: Backend,
+) {
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    for trusting in [false, true] {
+        let app = crate::helpers::spawn_app_with(backend, |settings| {
+            if trusting {
+                settings.trusted_proxies = auth::parse_networks("127.0.0.1").unwrap();
+            }
+        })
+        .await;
+        let key = |name: &str, allow: &str| {
+            auth::create_key_allowed_from(
+                &mut app.conn(),
+                name,
+                Scopes {
+                    read: true,
+                    write: false,
+                },
+                &auth::parse_networks(allow).unwrap(),
+                Timestamp::now(),
+            )
+            .unwrap()
+        };
+        let (loopback, crm, elsewhere) = (
+            key("loopback", "127.0.0.0/8"),
+            key("crm", "203.0.113.0/24, 198.51.100.7"),
+            key("elsewhere", "10.0.0.0/8"),
+        );
+        let pull = |key: String, forwarded: Option<&'static str>| {
+            let mut request = app
+                .client
+                .get(format!("{}/api/users?{query}", app.address))
+                .bearer_auth(key);
+            if let Some(forwarded) = forwarded {
+                request = request.header("X-Forwarded-For", forwarded);
+            }
+            async move { request.send().await.unwrap().status().as_u16() }
+        };
+        // The client as a trusted proxy reports it: the last address that is
+        // not the proxy's own; what the client wrote before it proves nothing.
+        let from_crm = Some("10.1.1.1, 203.0.113.9");
+        if trusting {
+            assert_eq!(pull(crm.clone(), from_crm).await, 200);
+            assert_eq!(pull(crm.clone(), Some("203.0.113.9, 10.1.1.1")).await, 403);
+            assert_eq!(pull(loopback.clone(), from_crm).await, 403);
+            assert_eq!(pull(elsewhere.clone(), Some("10.2.3.4")).await, 200);
+        } else {
+            assert_eq!(
+                pull(crm.clone(), from_crm).await,
+                403,
+                "X-Forwarded-For is not believed"
+            );
+            assert_eq!(pull(loopback.clone(), from_crm).await, 200);
+            assert_eq!(pull(elsewhere.clone(), Some("10.2.3.4")).await, 403);
+        }
+        assert_eq!(pull(loopback, None).await, 200);
+        assert_eq!(pull(crm, None).await, 403);
+    }
+}
+
+async fn keys_list_shows_each_keys_last_use(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let before = auth::list_keys(&mut app.conn()).unwrap();
+    assert!(before.iter().all(|k| k.last_used_at.is_none()));
+    let pulled = app
+        .pull(
+            "users",
+            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        )
+        .await;
+    assert_eq!(pulled.status(), 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let keys = auth::list_keys(&mut app.conn()).unwrap();
+        let reader = keys.iter().find(|k| k.name == "reader").unwrap();
+        let writer = keys.iter().find(|k| k.name == "writer").unwrap();
+        if let Some(used) = reader.last_used_at {
+            assert!(used.as_micros() > 0);
+            assert!(writer.last_used_at.is_none(), "only the key that was used");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the use was never recorded"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

@@ -51,6 +51,41 @@ fn keys_import_and_seed_work_from_the_command_line(backend: Backend) {
     assert!(
         listed.contains("crm") && listed.contains("read,write") && !listed.contains(key.trim())
     );
+    let held = ok(hourglass(
+        db,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "intarget",
+            "--allow",
+            "203.0.113.0/24,198.51.100.7",
+        ],
+    ));
+    assert!(held.trim().starts_with("hg_"));
+    let listed = ok(hourglass(db, &["keys", "list"]));
+    assert!(
+        listed.lines().next().unwrap().contains("last used"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("203.0.113.0/24,198.51.100.7/32"),
+        "{listed}"
+    );
+    assert!(listed.contains("anywhere"), "{listed}");
+    let failed = hourglass(
+        db,
+        &[
+            "keys",
+            "create",
+            "--name",
+            "x",
+            "--allow",
+            "intarget.example",
+        ],
+    );
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("not an address or CIDR block"));
     ok(hourglass(db, &["keys", "revoke", "crm"]));
     let failed = hourglass(db, &["keys", "revoke", "nobody"]);
     assert!(!failed.status.success());

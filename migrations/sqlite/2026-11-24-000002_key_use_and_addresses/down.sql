@@ -1,0 +1,2 @@
+ALTER TABLE api_keys DROP COLUMN allowed_from;
+ALTER TABLE api_keys DROP COLUMN last_used_at;
