@@ -272,13 +272,13 @@ pub struct KeyGuard {
     pool: crate::db::DbPool,
     /// Proxies whose `X-Forwarded-For` is believed.
     trusted_proxies: Vec<IpNet>,
+    /// Wrong keys an address may present in a burst before it is throttled.
+    burst: f64,
     failures: Mutex<HashMap<IpAddr, Bucket>>,
     /// When each key's use was last written, in this process.
     recorded: Mutex<HashMap<String, Instant>>,
 }
 
-/// Wrong keys an address may present in a burst before it is throttled.
-const FAILURE_BURST: f64 = 10.0;
 /// How fast an address earns back the right to try, per second.
 const FAILURE_REFILL_PER_SECOND: f64 = 1.0;
 /// Addresses remembered at most; those that earned everything back go first.
@@ -294,17 +294,19 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn refilled(self, now: Instant) -> f64 {
+    fn refilled(self, now: Instant, burst: f64) -> f64 {
         let earned = now.duration_since(self.at).as_secs_f64() * FAILURE_REFILL_PER_SECOND;
-        (self.tokens + earned).min(FAILURE_BURST)
+        (self.tokens + earned).min(burst)
     }
 }
 
 impl KeyGuard {
-    pub fn new(pool: crate::db::DbPool, trusted_proxies: Vec<IpNet>) -> Self {
+    /// `burst`: wrong keys an address may present before it is throttled.
+    pub fn new(pool: crate::db::DbPool, trusted_proxies: Vec<IpNet>, burst: u32) -> Self {
         KeyGuard {
             pool,
             trusted_proxies,
+            burst: f64::from(burst.max(1)),
             failures: Mutex::new(HashMap::new()),
             recorded: Mutex::new(HashMap::new()),
         }
@@ -389,7 +391,7 @@ impl KeyGuard {
         let Some(bucket) = failures.get(&address) else {
             return Ok(());
         };
-        let tokens = bucket.refilled(Instant::now());
+        let tokens = bucket.refilled(Instant::now(), self.burst);
         if tokens >= 1.0 {
             return Ok(());
         }
@@ -404,21 +406,24 @@ impl KeyGuard {
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if failures.len() >= FAILURE_ADDRESSES && !failures.contains_key(&address) {
-            failures.retain(|_, bucket| bucket.refilled(now) < FAILURE_BURST);
+            failures.retain(|_, bucket| bucket.refilled(now, self.burst) < self.burst);
             if failures.len() >= FAILURE_ADDRESSES {
                 failures.clear();
             }
         }
         let bucket = failures.entry(address).or_insert(Bucket {
-            tokens: FAILURE_BURST,
+            tokens: self.burst,
             at: now,
         });
-        let tokens = bucket.refilled(now) - 1.0;
+        let tokens = bucket.refilled(now, self.burst) - 1.0;
         *bucket = Bucket { tokens, at: now };
         if (0.0..1.0).contains(&tokens) {
             // Once per burst, not once per request: a flood of wrong keys
             // must not become a flood of log lines.
-            log::warn!("{address} presented {FAILURE_BURST} wrong API keys in a burst: throttled");
+            log::warn!(
+                "{address} presented {} wrong API keys in a burst: throttled",
+                self.burst
+            );
         }
     }
 

@@ -27,6 +27,9 @@ pub struct Settings {
     /// Proxies whose `X-Forwarded-For` names the client (for key address
     /// checks and throttling); without any, the peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Wrong keys one client address may present in a burst before it gets
+    /// 429 (it earns back one attempt a second).
+    pub wrong_key_burst: u32,
     /// Write bodies received at once, at most.
     pub max_uploads: usize,
     /// Bytes of write bodies held at once, at most.
@@ -41,6 +44,7 @@ impl Settings {
     pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 60;
     pub const DEFAULT_SEND_TIMEOUT_SECS: u64 = 30;
     pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
+    pub const DEFAULT_WRONG_KEY_BURST: u32 = 10;
 
     /// A read transaction idle for longer than the send timeout allows is
     /// ended by PostgreSQL: a backstop, should a producer ever fail to stop.
@@ -87,6 +91,7 @@ impl Settings {
             streams_per_key: Self::default_streams_per_key(Self::DEFAULT_READ_POOL_SIZE),
             shutdown_grace: Duration::from_secs(Self::DEFAULT_SHUTDOWN_GRACE_SECS),
             trusted_proxies: Vec::new(),
+            wrong_key_burst: Self::DEFAULT_WRONG_KEY_BURST,
             max_uploads: Self::default_max_uploads(Self::DEFAULT_WRITE_POOL_SIZE),
             max_upload_bytes: Self::default_max_upload_bytes(Self::DEFAULT_MAX_BODY_BYTES),
         }

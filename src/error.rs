@@ -45,9 +45,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     NotFound(String),
-    /// The path exists, the method does not; `allow` lists those that do.
-    #[error("this path answers {allow} only")]
-    MethodNotAllowed { allow: &'static str },
+    /// The path exists, the method does not; `allow` lists those that do,
+    /// and `hint` (empty, or starting with "; ") says where to go instead.
+    #[error("this path answers {allow} only{hint}")]
+    MethodNotAllowed { allow: &'static str, hint: String },
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("{0}")]
@@ -171,7 +172,7 @@ impl ResponseError for ApiError {
             | ApiError::TooManyRequests { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, *retry_after));
             }
-            ApiError::MethodNotAllowed { allow } => {
+            ApiError::MethodNotAllowed { allow, .. } => {
                 response.insert_header((header::ALLOW, *allow));
             }
             ApiError::Unauthorized(_) => {

@@ -59,9 +59,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 })
                 .service(only(web::resource("/schema"), "GET").route(web::get().to(schema::schema)))
                 .service(
-                    only(web::resource("/{dataset}"), "GET, POST")
+                    web::resource("/{dataset}")
                         .route(web::get().to(pull::pull))
-                        .route(web::post().to(push::push)),
+                        .route(web::post().to(push::push))
+                        .default_service(web::to(dataset_methods)),
                 ),
         )
         .default_service(web::to(not_found));
@@ -70,8 +71,38 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// A resource that answers any method but `allow` with 405 and `Allow`.
 fn only(resource: actix_web::Resource, allow: &'static str) -> actix_web::Resource {
     resource.default_service(web::to(move || async move {
-        Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow })
+        Err::<HttpResponse, _>(ApiError::MethodNotAllowed {
+            allow,
+            hint: String::new(),
+        })
     }))
+}
+
+/// Any other method on `/api/{dataset}`: 405 (or 404 for no such dataset).
+async fn dataset_methods(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let name = req.match_info().get("dataset").unwrap_or_default();
+    let dataset = crate::datasets::Dataset::from_name(name)
+        .ok_or_else(|| ApiError::NotFound(format!("no dataset named '{name}'")))?;
+    Err(wrong_method(dataset))
+}
+
+/// A method `dataset` does not take: 405 with the methods it does (game
+/// actions are only written, game sessions only pulled), and where to go.
+pub(crate) fn wrong_method(dataset: crate::datasets::Dataset) -> ApiError {
+    use crate::datasets::Role;
+    let name = dataset.name();
+    let (allow, hint) = match dataset.def().role {
+        Role::Stored => ("GET, POST", String::new()),
+        Role::WriteOnly { pulled_as } => (
+            "POST",
+            format!("; {name} are pulled as GET /api/{pulled_as}"),
+        ),
+        Role::Computed { written_as } => (
+            "GET",
+            format!("; {name} are computed: write them as POST /api/{written_as}"),
+        ),
+    };
+    ApiError::MethodNotAllowed { allow, hint }
 }
 
 /// `GET /openapi.yaml`: the API's description, as built into this binary.

@@ -88,8 +88,11 @@ impl Application {
         drop(conn);
         let catalog_pool = pools.read.clone();
         let shutting_down = Arc::new(AtomicBool::new(false));
-        let keys =
-            crate::auth::KeyGuard::new(pools.control.clone(), settings.trusted_proxies.clone());
+        let keys = crate::auth::KeyGuard::new(
+            pools.control.clone(),
+            settings.trusted_proxies.clone(),
+            settings.wrong_key_burst,
+        );
         let state = web::Data::new(AppState {
             keys,
             pools,

@@ -46,6 +46,10 @@ pub struct Args {
     /// X-Forwarded-For is ignored and the peer is the client.
     #[arg(long = "trust-proxy", value_name = "CIDR", value_parser = parse_network)]
     trust_proxies: Vec<ipnet::IpNet>,
+    /// Wrong keys one client address may send in a burst before it gets 429
+    /// (it earns back one attempt a second).
+    #[arg(long, default_value_t = Settings::DEFAULT_WRONG_KEY_BURST, value_name = "N")]
+    wrong_key_burst: u32,
     /// Write bodies received at once; past it, 503. Default: twice the write pool.
     #[arg(long, value_name = "N")]
     max_uploads: Option<usize>,
@@ -72,6 +76,7 @@ pub fn run(mut settings: Settings, args: Args) -> CliResult {
     settings.send_timeout = std::time::Duration::from_secs(args.send_timeout);
     settings.shutdown_grace = std::time::Duration::from_secs(args.shutdown_grace);
     settings.trusted_proxies = args.trust_proxies;
+    settings.wrong_key_burst = args.wrong_key_burst;
     settings.max_uploads = args
         .max_uploads
         .unwrap_or_else(|| Settings::default_max_uploads(args.write_pool_size));

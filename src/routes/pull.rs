@@ -67,18 +67,16 @@ pub async fn pull(
 ) -> Result<HttpResponse, ApiError> {
     let key = state.keys.require(&req, Scope::Read).await?;
     let name = path.into_inner();
-    let dataset = Dataset::from_name(&name)
-        .filter(|d| d.is_pullable())
-        .ok_or_else(|| {
-            ApiError::NotFound(if name == "game_actions" {
-                "game actions are pulled as GET /api/game_sessions".to_string()
-            } else {
-                format!(
-                    "no dataset named '{name}'; pull one of: {}",
-                    Dataset::names_where(Dataset::is_pullable)
-                )
-            })
-        })?;
+    let dataset = match Dataset::from_name(&name) {
+        Some(dataset) if dataset.is_pullable() => dataset,
+        Some(dataset) => return Err(super::wrong_method(dataset)),
+        None => {
+            return Err(ApiError::NotFound(format!(
+                "no dataset named '{name}'; pull one of: {}",
+                Dataset::names_where(Dataset::is_pullable)
+            )))
+        }
+    };
     let params = PullParams::parse(req.query_string(), &state.extra_params)?;
     let window = TimeWindow::from_params(params.from.as_deref(), params.to.as_deref())?;
     let accept = req

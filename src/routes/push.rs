@@ -23,19 +23,16 @@ pub async fn push(
     let started = Instant::now();
     state.keys.require(&req, Scope::Write).await?;
     let name = path.into_inner();
-    let dataset = Dataset::from_name(&name)
-        .filter(|d| d.is_pushable())
-        .ok_or_else(|| {
-            ApiError::NotFound(if name == "game_sessions" {
-                "game sessions are computed from game actions: POST them to /api/game_actions"
-                    .to_string()
-            } else {
-                format!(
-                    "no dataset named '{name}'; write one of: {}",
-                    Dataset::names_where(Dataset::is_pushable)
-                )
-            })
-        })?;
+    let dataset = match Dataset::from_name(&name) {
+        Some(dataset) if dataset.is_pushable() => dataset,
+        Some(dataset) => return Err(super::wrong_method(dataset)),
+        None => {
+            return Err(ApiError::NotFound(format!(
+                "no dataset named '{name}'; write one of: {}",
+                Dataset::names_where(Dataset::is_pushable)
+            )))
+        }
+    };
 
     // Read the body up to the limit, refusing early when Content-Length
     // already says it is too large. A compressed body is decoded as it comes

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 on_both_backends!(
     bad_windows_are_400s_that_name_the_parameter,
-    unknown_datasets_and_paths_are_404s,
+    unknown_datasets_and_paths_are_404s_and_the_wrong_way_a_405,
     a_bad_row_rejects_the_whole_batch_with_its_number_and_field,
     unreadable_bodies_are_400_and_unknown_media_types_415,
     oversized_bodies_are_413,
@@ -86,15 +86,23 @@ async fn bad_windows_are_400s_that_name_the_parameter(backend: Backend) {
     }
 }
 
-async fn unknown_datasets_and_paths_are_404s(backend: Backend) {
+async fn unknown_datasets_and_paths_are_404s_and_the_wrong_way_a_405(backend: Backend) {
     let app = spawn_app(backend).await;
     let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
-    for dataset in ["players", "game_actions"] {
-        let (status, body) = problem(app.pull(dataset, &query).await).await;
-        assert_eq!(status, 404, "{body}");
-    }
+    let (status, body) = problem(app.pull("players", &query).await).await;
+    assert_eq!(status, 404, "{body}");
+    // Datasets that go one way only: the wrong way is the wrong method.
+    let (status, body) = problem(app.pull("game_actions", &query).await).await;
+    assert_eq!(status, 405, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("GET /api/game_sessions"),
+        "{body}"
+    );
     let (status, body) = problem(app.push("game_sessions", "application/json", "[]").await).await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 405);
     assert!(
         body["detail"]
             .as_str()

@@ -226,14 +226,22 @@ async fn a_pull_that_cannot_settle_in_time_is_503_not_an_incomplete_window(backe
     // Holds the writers' lock longer than a pull may wait for it (5 s).
     let writer = slow_write(&app, 1, "2020-10-10 07:59:59", Duration::from_millis(6500));
     actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
     let response = app
         .pull(
             "users",
             &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
         )
         .await;
+    let waited = started.elapsed();
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
+    // The bound holds however long the write: the pull gives up at 5 s, it
+    // does not wait out the 6.5 s transaction.
+    assert!(
+        waited >= Duration::from_millis(4900) && waited < Duration::from_millis(6000),
+        "waited {waited:?}"
+    );
     writer.join().unwrap();
     let rows = app
         .pull_json(

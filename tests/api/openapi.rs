@@ -10,6 +10,13 @@ use std::fmt::Write as _;
 
 const BEGIN: &str = "    # BEGIN dataset schemas, generated from src/datasets/defs.rs: UPDATE_OPENAPI=1 cargo test --test api openapi";
 const END: &str = "    # END dataset schemas";
+const PATHS_BEGIN: &str = "  # BEGIN dataset paths, generated from src/datasets/defs.rs: UPDATE_OPENAPI=1 cargo test --test api openapi";
+const PATHS_END: &str = "  # END dataset paths";
+
+/// A timestamp as a written row and a window's bounds take it, in the form
+/// every client sends (the server accepts more spellings; see the
+/// parameters' descriptions). Days stop at 28 so that every match is a date.
+const TIMESTAMP_PATTERN: &str = r"^(19[7-9][0-9]|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$";
 
 fn schema_name(dataset: Dataset) -> String {
     dataset
@@ -27,31 +34,50 @@ fn quoted(values: &[&str]) -> String {
         .join(", ")
 }
 
-/// One property of a dataset's schema.
-fn property(column: &Column, stamp: bool) -> String {
-    let mut attributes = match column.kind {
-        Kind::Id => format!("type: string, minLength: 1, maxLength: {MAX_ID_CHARS}"),
-        Kind::Text if !column.values.is_empty() => {
-            format!("type: string, enum: [{}]", quoted(column.values))
+/// One property of a dataset's schema: as a pull writes it, or (`written`)
+/// as a write may send it, with every constraint the server checks that
+/// JSON Schema can state.
+fn property(column: &Column, stamp: bool, written: bool) -> String {
+    let nullable = !stamp && !column.required;
+    let mut attributes = if written {
+        // Every form the server reads. A union lists them with `anyOf`, each
+        // branch nullable where the column is optional (OpenAPI 3.0 has no
+        // null type).
+        let mut branches: Vec<String> = written_forms(column)
+            .into_iter()
+            .map(|form| {
+                if nullable {
+                    format!("{form}, nullable: true")
+                } else {
+                    form
+                }
+            })
+            .collect();
+        match branches.len() {
+            1 => branches.remove(0),
+            _ => format!("anyOf: [{{{}}}]", branches.join("}, {")),
         }
-        Kind::Text => "type: string".to_string(),
-        Kind::Date => "type: string, format: date, example: '1990-02-03'".to_string(),
-        Kind::Int => "type: integer, format: int64".to_string(),
-        Kind::Bool => "type: boolean".to_string(),
-        Kind::Bit => "type: integer, enum: [0, 1]".to_string(),
-        Kind::Time | Kind::Money | Kind::Cents => {
-            let schema = if column.kind == Kind::Time {
-                "Timestamp"
-            } else {
-                "Decimal"
-            };
-            format!("allOf: [{{$ref: '#/components/schemas/{schema}'}}]")
+    } else {
+        let mut single = match column.kind {
+            Kind::Id => format!("type: string, minLength: 1, maxLength: {MAX_ID_CHARS}"),
+            Kind::Text if !column.values.is_empty() => enumeration(column.values, nullable),
+            Kind::Text => "type: string".to_string(),
+            Kind::Date => "type: string, format: date, example: '1990-02-03'".to_string(),
+            Kind::Int => "type: integer, format: int64".to_string(),
+            Kind::Bool => "type: boolean".to_string(),
+            Kind::Bit => "type: integer, enum: [0, 1]".to_string(),
+            Kind::Time => "allOf: [{$ref: '#/components/schemas/Timestamp'}]".to_string(),
+            Kind::Money | Kind::Cents => {
+                "allOf: [{$ref: '#/components/schemas/Decimal'}]".to_string()
+            }
+        };
+        if nullable {
+            single.push_str(", nullable: true");
         }
+        single
     };
     if stamp {
         attributes.push_str(", readOnly: true");
-    } else if !column.required {
-        attributes.push_str(", nullable: true");
     }
     if !column.doc.is_empty() {
         write!(
@@ -64,8 +90,53 @@ fn property(column: &Column, stamp: bool) -> String {
     format!("        {}: {{{attributes}}}\n", column.name)
 }
 
-/// The generated block: a schema per dataset, the dataset name enums and
-/// the row unions.
+/// `enum: [...]`, with `null` among the values of an optional column (in
+/// OpenAPI 3.0 an enumeration must list null to allow it).
+fn enumeration(values: &[&str], nullable: bool) -> String {
+    format!(
+        "type: string, enum: [{}{}]",
+        quoted(values),
+        if nullable { ", null" } else { "" }
+    )
+}
+
+/// The JSON forms a write may send for `column`, as schema bodies.
+fn written_forms(column: &Column) -> Vec<String> {
+    let nullable = !column.required;
+    match column.kind {
+        // A JSON number is kept as it was written, for ids and text alike.
+        Kind::Id => vec![
+            format!(
+                "type: string, minLength: 1, maxLength: {MAX_ID_CHARS}, pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]*$'"
+            ),
+            "type: number".to_string(),
+        ],
+        Kind::Text if !column.values.is_empty() => vec![enumeration(column.values, nullable)],
+        Kind::Text => vec![
+            "type: string, pattern: '^[^\\u0000]*$'".to_string(),
+            "type: number".to_string(),
+        ],
+        Kind::Date => vec!["type: string, format: date, example: '1990-02-03'".to_string()],
+        Kind::Int => vec!["type: integer, format: int64".to_string()],
+        Kind::Bool | Kind::Bit => vec![
+            "type: boolean".to_string(),
+            "type: integer, enum: [0, 1]".to_string(),
+            r"type: string, pattern: '^\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[01])\s*$'"
+                .to_string(),
+        ],
+        Kind::Time => vec![format!(
+            "type: string, pattern: '{TIMESTAMP_PATTERN}', example: '2020-10-10 07:12:09'"
+        )],
+        Kind::Money | Kind::Cents => vec![
+            r"type: string, pattern: '^-?[0-9]{1,12}(\.[0-9]{1,6})?$', example: '12.50'"
+                .to_string(),
+            "type: integer, minimum: -9223372036854, maximum: 9223372036854".to_string(),
+        ],
+    }
+}
+
+/// The generated schemas: each dataset's row as a pull writes it, and, for
+/// the datasets that are written, the row a write sends.
 fn generated() -> String {
     let mut yaml = format!("{BEGIN}\n");
     for dataset in Dataset::all() {
@@ -98,80 +169,142 @@ fn generated() -> String {
         )
         .unwrap();
         for column in def.columns {
-            yaml.push_str(&property(column, Some(column.name.as_ref()) == def.stamp));
+            yaml.push_str(&property(
+                column,
+                Some(column.name.as_ref()) == def.stamp,
+                false,
+            ));
         }
-    }
-    for (name, pred) in [
-        ("PullDataset", Dataset::is_pullable as fn(Dataset) -> bool),
-        ("PushDataset", Dataset::is_pushable),
-    ] {
-        let names: Vec<&str> = Dataset::all()
-            .filter(|d| pred(*d))
-            .map(Dataset::name)
-            .collect();
-        write!(
-            yaml,
-            "    {name}:\n      type: string\n      enum: [{}]\n",
-            names.join(", ")
-        )
-        .unwrap();
-    }
-    for (name, pred, description) in [
-        (
-            "PulledRow",
-            Dataset::is_pullable as fn(Dataset) -> bool,
-            "A row of the dataset in the path.",
-        ),
-        (
-            "PushedRow",
-            Dataset::is_pushable,
-            "A row of the dataset in the path, without its stamp column.",
-        ),
-    ] {
-        write!(
-            yaml,
-            "    {name}:\n      description: {description}\n      oneOf:\n"
-        )
-        .unwrap();
-        for dataset in Dataset::all().filter(|d| pred(*d)) {
-            writeln!(
+        if dataset.is_pushable() {
+            let extra = if def.custom_fields {
+                " Declared custom fields are accepted too."
+            } else {
+                ""
+            };
+            write!(
                 yaml,
-                "        - $ref: '#/components/schemas/{}'",
-                schema_name(dataset)
+                "    {}Written:\n      type: object\n      description: 'A row of {} as a write sends it: without its stamp column, which hourglass sets.{extra}'\n      required: [{}]\n      additionalProperties: false\n      properties:\n",
+                schema_name(dataset),
+                def.name,
+                required.join(", ")
             )
             .unwrap();
+            for column in def
+                .columns
+                .iter()
+                .filter(|c| Some(c.name.as_ref()) != def.stamp)
+            {
+                yaml.push_str(&property(column, false, true));
+            }
         }
     }
     yaml.push_str(END);
     yaml
 }
 
-#[test]
-fn the_dataset_schemas_in_openapi_yaml_follow_the_description() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml");
-    let spec = std::fs::read_to_string(path).unwrap();
-    let (Some(begin), Some(end)) = (spec.find(BEGIN), spec.find(END)) else {
-        panic!("openapi.yaml has no generated block: add the lines\n{BEGIN}\n{END}\nunder components.schemas, then regenerate");
+/// The generated paths: `GET` and `POST /api/<dataset>` for each dataset
+/// that is pulled or written, each with its own row schema.
+fn generated_paths() -> String {
+    let mut yaml = format!("{PATHS_BEGIN}\n");
+    let refs = |codes: &[(&str, &str)]| -> String {
+        codes
+            .iter()
+            .map(|(code, response)| {
+                format!("        '{code}': {{$ref: '#/components/responses/{response}'}}\n")
+            })
+            .collect()
     };
-    let current = &spec[begin..end + END.len()];
-    let wanted = generated();
+    for dataset in Dataset::all() {
+        let (def, schema) = (dataset.def(), schema_name(dataset));
+        writeln!(yaml, "  /api/{}:", def.name).unwrap();
+        if dataset.is_pullable() {
+            write!(
+                yaml,
+                "    get:\n      summary: Pull the {name} whose last-modified time lies in [from, to)\n      operationId: pull_{name}\n      description: '{doc} Rows are ordered by (last-modified, {key}) and streamed; needs a key with read scope.'\n      parameters:\n        - {{$ref: '#/components/parameters/From'}}\n        - {{$ref: '#/components/parameters/To'}}\n        - {{$ref: '#/components/parameters/Format'}}\n        - {{$ref: '#/components/parameters/Download'}}\n      responses:\n        '200':\n          description: The window's rows. CSV has a header row even when empty; absent values are empty fields / null.\n          headers:\n            Server-Timing: {{$ref: '#/components/headers/ServerTiming'}}\n            Content-Disposition: {{$ref: '#/components/headers/ContentDisposition'}}\n          content:\n            text/csv:\n              schema: {{type: string}}\n            application/json:\n              schema: {{type: array, items: {{$ref: '#/components/schemas/{schema}'}}}}\n            application/x-ndjson:\n              schema: {{type: string, description: 'One JSON object per line, as in the JSON array.'}}\n",
+                name = def.name,
+                doc = def.doc.replace('\'', "''"),
+                key = def.key,
+            )
+            .unwrap();
+            yaml.push_str(&refs(&[
+                ("400", "InvalidParameter"),
+                ("401", "Unauthorized"),
+                ("403", "Forbidden"),
+                ("425", "TooEarly"),
+                ("429", "TooManyStreams"),
+                ("500", "Internal"),
+                ("503", "Unavailable"),
+            ]));
+        }
+        if dataset.is_pushable() {
+            write!(
+                yaml,
+                "    post:\n      summary: Write {name} (upsert by {key}), atomically\n      operationId: write_{name}\n      description: 'The whole batch is checked first: one bad row rejects it with 422 and nothing is written. Every row is stamped with the same new last-modified time. Also accepted: NDJSON (application/x-ndjson) and CSV (text/csv) with a header row, and gzip or deflate Content-Encoding. Needs a key with write scope.'\n      requestBody:\n        required: true\n        content:\n          application/json:\n            schema: {{type: array, minItems: 1, items: {{$ref: '#/components/schemas/{schema}Written'}}}}\n      responses:\n        '200': {{$ref: '#/components/responses/Written'}}\n",
+                name = def.name,
+                key = def.key,
+            )
+            .unwrap();
+            yaml.push_str(&refs(&[
+                ("400", "MalformedBody"),
+                ("401", "Unauthorized"),
+                ("403", "Forbidden"),
+                ("413", "PayloadTooLarge"),
+                ("415", "UnsupportedMediaType"),
+                ("422", "InvalidRow"),
+                ("429", "TooManyStreams"),
+                ("500", "Internal"),
+                ("503", "Unavailable"),
+            ]));
+        }
+    }
+    yaml.push_str(PATHS_END);
+    yaml
+}
+
+/// Replaces the block between `begin` and `end` of `spec` with `wanted`, or
+/// says where they differ.
+fn check_block(spec: &mut String, begin: &str, end: &str, wanted: &str) -> Result<(), String> {
+    let (Some(from), Some(to)) = (spec.find(begin), spec.find(end)) else {
+        panic!(
+            "openapi.yaml has no generated block: add the lines\n{begin}\n{end}\nthen regenerate"
+        );
+    };
+    let current = &spec[from..to + end.len()];
     if current == wanted {
-        return;
+        return Ok(());
     }
-    if std::env::var("UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
-        let updated = format!("{}{wanted}{}", &spec[..begin], &spec[end + END.len()..]);
-        std::fs::write(path, updated).unwrap();
-        return;
-    }
-    let first_difference = current
+    let difference = current
         .lines()
         .zip(wanted.lines())
         .find(|(a, b)| a != b)
         .map_or("(one is longer)".to_string(), |(a, b)| {
             format!("\n  file: {a}\n  want: {b}")
         });
+    spec.replace_range(from..to + end.len(), wanted);
+    Err(difference)
+}
+
+#[test]
+fn the_dataset_schemas_in_openapi_yaml_follow_the_description() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml");
+    let mut spec = std::fs::read_to_string(path).unwrap();
+    let differences: Vec<String> = [
+        check_block(&mut spec, BEGIN, END, &generated()),
+        check_block(&mut spec, PATHS_BEGIN, PATHS_END, &generated_paths()),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .collect();
+    if differences.is_empty() {
+        return;
+    }
+    if std::env::var("UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+        std::fs::write(path, spec).unwrap();
+        return;
+    }
     panic!(
-        "openapi.yaml's dataset schemas differ from src/datasets/defs.rs at {first_difference}\nregenerate them: UPDATE_OPENAPI=1 cargo test --test api openapi"
+        "openapi.yaml's generated parts differ from src/datasets/defs.rs at {}\nregenerate them: UPDATE_OPENAPI=1 cargo test --test api openapi",
+        differences.join(", and at ")
     );
 }
 
@@ -197,7 +330,8 @@ fn spec_routes(spec: &str) -> std::collections::BTreeSet<(String, String)> {
     routes
 }
 
-/// `(METHOD, path)` of every row of the route table in src/routes.rs.
+/// `(METHOD, path)` of every row of the route table in src/routes.rs, with
+/// `/api/{dataset}` standing for each dataset pulled (GET) or written (POST).
 fn table_routes() -> std::collections::BTreeSet<(String, String)> {
     let source =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/routes.rs")).unwrap();
@@ -208,6 +342,18 @@ fn table_routes() -> std::collections::BTreeSet<(String, String)> {
             let cells: Vec<&str> = row.split('|').map(str::trim).collect();
             let path = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
             Some((cells[0].to_string(), path.to_string()))
+        })
+        .flat_map(|(method, path)| {
+            if path != "/api/{dataset}" {
+                return vec![(method, path)];
+            }
+            Dataset::all()
+                .filter(|d| match method.as_str() {
+                    "GET" => d.is_pullable(),
+                    _ => d.is_pushable(),
+                })
+                .map(|d| (method.clone(), format!("/api/{}", d.name())))
+                .collect()
         })
         .collect()
 }
@@ -228,7 +374,7 @@ async fn the_spec_the_route_table_and_the_server_agree() {
     let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
     let paths: std::collections::BTreeSet<&String> = routes.iter().map(|(_, p)| p).collect();
     for path in paths {
-        let url = format!("{}{}", app.address, path.replace("{dataset}", "users"));
+        let url = format!("{}{path}", app.address);
         for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
             let response = app
                 .client

@@ -159,6 +159,8 @@ async fn wrong_methods_are_405s_with_allow(backend: Backend) {
         (Method::HEAD, "/api/users", "GET, POST"),
         (Method::OPTIONS, "/api/users", "GET, POST"),
         (Method::TRACE, "/api/users", "GET, POST"),
+        (Method::PUT, "/api/game_actions", "POST"),
+        (Method::OPTIONS, "/api/game_sessions", "GET"),
         (Method::POST, "/api/schema", "GET"),
         (Method::POST, "/health", "GET"),
         (Method::DELETE, "/openapi.yaml", "GET"),

@@ -1,0 +1,41 @@
+"""Schemathesis hooks for Hourglass: the constraints OpenAPI cannot state.
+
+A window's `from` must come before its `to`, and a window must have ended
+(one ending in the server's future is a 425, by design). The spec gives each
+bound's format; these hooks put generated pairs in order and in the past, so
+that a schema-valid pull is a valid pull. Nothing else is changed.
+"""
+
+from datetime import datetime, timedelta, timezone
+
+import schemathesis
+
+FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _parse(value):
+    try:
+        return datetime.strptime(value.replace("T", " "), FORMAT)
+    except (AttributeError, ValueError):
+        return None
+
+
+@schemathesis.hook
+def map_query(context, query):
+    if not query or "from" not in query or "to" not in query:
+        return query
+    start, end = _parse(query["from"]), _parse(query["to"])
+    if start is None or end is None:
+        return query  # not a timestamp: a negative case, left as generated
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    start, end = sorted((min(start, now), min(end, now)))
+    if start == end:
+        start -= timedelta(seconds=1)
+    query["from"], query["to"] = start.strftime(FORMAT), end.strftime(FORMAT)
+    return query
+
+
+@schemathesis.hook
+def filter_query(context, query):
+    # An empty window ([t, t)) is refused by design.
+    return not (query and query.get("from") is not None and query.get("from") == query.get("to"))
