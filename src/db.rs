@@ -5,9 +5,11 @@
 //! it; the few places that need a backend's own feature (SQLite's busy
 //! timeout, PostgreSQL's lock timeout and server-side cursors) match on it.
 //!
-//! Hourglass keeps two pools: `read` serves pulls (read-only connections with
-//! a statement timeout on PostgreSQL, optionally on a replica) and `write`
-//! serves ingestion. Diesel and `pool.get()` block, so everything here is
+//! Hourglass keeps a pool per purpose ([`Pools`]), so that no kind of traffic
+//! starves another: `read` serves pulls (read-only connections with a
+//! statement timeout on PostgreSQL, optionally on a replica), `write` serves
+//! ingestion, `control` key checks and the pulls' settle step, and `health`
+//! only `/health`. Diesel and `pool.get()` block, so everything here is
 //! called from blocking threads, never from the async executor. Functions
 //! take a plain `&mut DbConnection` and know nothing of HTTP.
 

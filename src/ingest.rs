@@ -1,9 +1,12 @@
 //! The write path, shared by `POST /api/<dataset>` and `hourglass import`.
 //!
 //! A batch arrives as a JSON array, NDJSON or CSV. Every row is read and
-//! validated before anything is written; then the whole batch is upserted in
-//! one transaction under one write stamp. One bad row rejects the batch with
-//! its row number, field and reason, and nothing is written.
+//! validated before anything is written ([`validate`], which keeps no row);
+//! then the body is read again, a chunk of rows at a time, and upserted in
+//! one transaction under one write stamp ([`write_body`]), so a write holds
+//! its body and one chunk in memory. One bad row rejects the batch with its
+//! row number, field and reason, and nothing is written. Bodies in flight
+//! share an [`UploadBudget`].
 
 pub mod fields;
 
@@ -254,17 +257,6 @@ pub fn write_batch(
         rows: stored,
         stamp: Some(stamp),
     })
-}
-
-/// Parses and validates every row of a batch into memory, or says what is
-/// wrong with the first bad one.
-pub fn parse_batch(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec<Row>, ApiError> {
-    let mut rows = Vec::new();
-    for_each_row(shape, format, body, |row| {
-        rows.push(row);
-        Ok(())
-    })?;
-    Ok(rows)
 }
 
 /// Hands every row of a body to `f`, in order, each parsed and validated,
@@ -526,6 +518,16 @@ mod tests {
     use crate::datasets::Dataset;
 
     const GOOD: &str = r#"{"id": 1, "player_id": "p-7", "amount": 12.345678, "currency": "EUR", "dir": "in", "type": "cash back", "created_at": "2020-10-10 07:00:00"}"#;
+
+    /// Every row of a batch, in memory.
+    fn parse_batch(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec<Row>, ApiError> {
+        let mut rows = Vec::new();
+        for_each_row(shape, format, body, |row| {
+            rows.push(row);
+            Ok(())
+        })?;
+        Ok(rows)
+    }
 
     fn parse(dataset: &str, format: BodyFormat, body: &str) -> Result<Vec<Row>, ApiError> {
         let catalog = Catalog::new(Vec::new());

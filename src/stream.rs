@@ -46,7 +46,7 @@ type Message = Result<Bytes, ApiError>;
 #[derive(Debug, Clone)]
 pub struct Pulling {
     /// The catalog as the request found it: its columns for the whole pull.
-    pub catalog: std::sync::Arc<Catalog>,
+    pub catalog: Arc<Catalog>,
     pub dataset: Dataset,
     pub window: TimeWindow,
     pub format: Format,
