@@ -4,14 +4,19 @@
 //! A key is shown once, when it is created; only its SHA-256 is stored. A
 //! request presents it as `Authorization: Bearer KEY`, or as HTTP Basic with
 //! the key as the password (any user name), so that a browser can download a
-//! CSV. Hashes are compared in constant time, and every stored key is
-//! compared, so timing says nothing about which key came close.
+//! CSV. Keys are looked up by their hash: timing can at most tell how much of
+//! a hash matched, which says nothing about any key.
 //!
-//! [`KeyGuard`] checks a request's key: it refuses keys sent in the URL,
-//! throttles addresses that keep presenting wrong keys (429 after a burst,
-//! without asking the database), holds a key to the addresses it was
-//! created for (`keys create --allow`), and records when each key was last
-//! used (at most once a minute, so that checking a key is not a write).
+//! [`KeyGuard`] checks a known key without a database round trip: it keeps
+//! the active keys in memory and reloads them every [`KEY_REFRESH`], so a
+//! key revoked on any instance is refused by every other within a second.
+//! A key it does not know (created since the last reload, or wrong) is
+//! looked up in the database by its hash, and so is every key when reloads
+//! have stalled: a set older than [`KEY_MAX_AGE`] is not trusted. The guard also refuses keys sent in the URL,
+//! throttles addresses that keep presenting wrong keys (429 after a burst),
+//! holds a key to the addresses it was created for (`keys create --allow`),
+//! and records when each key was last used (at most once a minute, so that
+//! checking a key is not a write).
 
 use crate::db::schema::api_keys;
 use crate::db::DbConnection;
@@ -26,9 +31,8 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use subtle::ConstantTimeEq;
 
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +159,7 @@ pub fn create_key_allowed_from(
     let key = format!("hg_{}", hex(&secret));
     let row = (
         api_keys::name.eq(name),
-        api_keys::key_hash.eq(hex(&Sha256::digest(key.as_bytes()))),
+        api_keys::key_hash.eq(hash_of(&key)),
         api_keys::scopes.eq(scopes.to_string()),
         api_keys::created_at.eq(now),
         api_keys::allowed_from.eq((!allowed.is_empty()).then(|| {
@@ -217,34 +221,61 @@ pub struct KeyRecord {
     pub allowed: Vec<IpNet>,
 }
 
-/// The record of `key`, or `None` if it is unknown or revoked.
+/// The record of `key`, or `None` if it is unknown or revoked: one indexed
+/// look-up by the key's hash.
 pub fn lookup(conn: &mut DbConnection, key: &str) -> QueryResult<Option<KeyRecord>> {
-    let presented = hex(&Sha256::digest(key.as_bytes()));
-    let active: Vec<(String, String, String, Option<String>)> = api_keys::table
+    lookup_hash(conn, &hash_of(key))
+}
+
+fn lookup_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<KeyRecord>> {
+    let found: Option<ActiveKey> = api_keys::table
+        .filter(api_keys::key_hash.eq(hash))
         .filter(api_keys::revoked_at.is_null())
-        .select((
-            api_keys::name,
-            api_keys::key_hash,
-            api_keys::scopes,
-            api_keys::allowed_from,
-        ))
+        .select(ActiveKey::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(found.and_then(ActiveKey::record))
+}
+
+/// Every active key's record, by the hash of the key.
+pub fn active_keys(conn: &mut DbConnection) -> QueryResult<HashMap<String, KeyRecord>> {
+    let active: Vec<ActiveKey> = api_keys::table
+        .filter(api_keys::revoked_at.is_null())
+        .select(ActiveKey::as_select())
         .load(conn)?;
-    let mut found = None;
-    for (name, hash, scopes, allowed) in active {
-        if bool::from(hash.as_bytes().ct_eq(presented.as_bytes())) {
-            found = scopes.parse().ok().map(|scopes| KeyRecord {
-                name,
-                scopes,
-                // Written by `keys create`, which checked it. Should it ever
-                // not parse, the key is usable from nowhere rather than
-                // from anywhere: an allow list that allows nothing.
-                allowed: allowed.map_or_else(Vec::new, |a| {
-                    parse_networks(&a).unwrap_or_else(|_| vec![NOWHERE])
-                }),
-            });
-        }
+    Ok(active
+        .into_iter()
+        .filter_map(|key| Some((key.key_hash.clone(), key.record()?)))
+        .collect())
+}
+
+/// The hex SHA-256 of a key, as stored.
+fn hash_of(key: &str) -> String {
+    hex(&Sha256::digest(key.as_bytes()))
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+struct ActiveKey {
+    name: String,
+    key_hash: String,
+    scopes: String,
+    allowed_from: Option<String>,
+}
+
+impl ActiveKey {
+    fn record(self) -> Option<KeyRecord> {
+        Some(KeyRecord {
+            name: self.name,
+            scopes: self.scopes.parse().ok()?,
+            // Written by `keys create`, which checked it. Should it ever not
+            // parse, the key is usable from nowhere rather than from
+            // anywhere: an allow list that allows nothing.
+            allowed: self.allowed_from.map_or_else(Vec::new, |a| {
+                parse_networks(&a).unwrap_or_else(|_| vec![NOWHERE])
+            }),
+        })
     }
-    Ok(found)
 }
 
 /// A block no client address is in (for an allow list that cannot be read).
@@ -263,13 +294,40 @@ pub fn record_use(conn: &mut DbConnection, name: &str, now: Timestamp) -> QueryR
         .map(drop)
 }
 
+/// How often a server reloads the active keys.
+pub const KEY_REFRESH: Duration = Duration::from_millis(250);
+
+/// The oldest set of keys a server trusts, counted from when its reload
+/// began: a key revoked anywhere is refused everywhere within this (and so
+/// within a second), even when reloads stall.
+pub const KEY_MAX_AGE: Duration = Duration::from_millis(750);
+
+/// The active keys by hash, as the database had them at `loaded` (`None`:
+/// not loaded yet).
+#[derive(Debug)]
+struct KeySet {
+    by_hash: HashMap<String, KeyRecord>,
+    loaded: Option<Instant>,
+}
+
+impl KeySet {
+    /// The record of the key with this hash, if the set knows it and is
+    /// recent enough to be trusted.
+    fn get(&self, hash: &str) -> Option<KeyRecord> {
+        let fresh = self.loaded.is_some_and(|at| at.elapsed() <= KEY_MAX_AGE);
+        fresh.then(|| self.by_hash.get(hash).cloned()).flatten()
+    }
+}
+
 /// Checks keys on `/api` requests (see the module doc).
 #[derive(Debug)]
 pub struct KeyGuard {
-    /// Key look-ups and last-use records: the control pool, on the primary,
-    /// which uploads cannot exhaust (a replica could still honour a key
-    /// revoked a moment ago).
+    /// Key reloads and look-ups, and last-use records: the control pool, on
+    /// the primary, which uploads cannot exhaust (a replica could still
+    /// honour a key revoked a moment ago).
     pool: crate::db::DbPool,
+    /// The active keys, reloaded every [`KEY_REFRESH`].
+    keys: std::sync::RwLock<Arc<KeySet>>,
     /// Proxies whose `X-Forwarded-For` is believed.
     trusted_proxies: Vec<IpNet>,
     /// Wrong keys an address may present in a burst before it is throttled.
@@ -307,6 +365,10 @@ impl KeyGuard {
             pool,
             trusted_proxies,
             burst: f64::from(burst.max(1)),
+            keys: std::sync::RwLock::new(Arc::new(KeySet {
+                by_hash: HashMap::new(),
+                loaded: None,
+            })),
             failures: Mutex::new(HashMap::new()),
             recorded: Mutex::new(HashMap::new()),
         }
@@ -325,12 +387,26 @@ impl KeyGuard {
         let key = presented_key(req).ok_or(ApiError::Unauthorized(
             "send an API key as 'Authorization: Bearer KEY' (or as the password of HTTP Basic); create one with `hourglass keys create`",
         ))?;
-        let pool = self.pool.clone();
-        let found = web::block(move || {
-            let mut conn = pool.get()?;
-            Ok::<_, ApiError>(lookup(&mut conn, &key)?)
-        })
-        .await??;
+        let hash = hash_of(&key);
+        let cached = self
+            .keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hash);
+        let found = match cached {
+            Some(record) => Some(record),
+            // A key created since the last reload, a wrong key (throttled
+            // per address), or reloads that have stalled: ask the database
+            // about this key alone.
+            None => {
+                let pool = self.pool.clone();
+                web::block(move || {
+                    let mut conn = pool.get()?;
+                    Ok::<_, ApiError>(lookup_hash(&mut conn, &hash)?)
+                })
+                .await??
+            }
+        };
         let Some(record) = found else {
             if let Some(address) = address {
                 self.record_failure(address);
@@ -359,6 +435,19 @@ impl KeyGuard {
         }
         self.record_use(&record.name);
         Ok(record.name)
+    }
+
+    /// Reloads the active keys from the database. Blocks: call it off the
+    /// executor, every [`KEY_REFRESH`].
+    pub fn reload(&self) -> Result<(), ApiError> {
+        let loaded = Instant::now();
+        let mut conn = self.pool.get()?;
+        let by_hash = active_keys(&mut conn)?;
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(KeySet {
+            by_hash,
+            loaded: Some(loaded),
+        });
+        Ok(())
     }
 
     /// The client's address: the peer's, or, when the peer is a trusted

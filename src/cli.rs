@@ -98,7 +98,6 @@ fn connect_existing(
 fn connect(settings: &Settings) -> Result<PooledConn, Box<dyn std::error::Error + Send + Sync>> {
     let mut database = settings.database.clone();
     database.read_pool_size = 1;
-    database.write_pool_size = 1;
     Ok(db::open(&database)?.write.get()?)
 }
 

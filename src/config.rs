@@ -30,7 +30,7 @@ pub struct Settings {
     /// Wrong keys one client address may present in a burst before it gets
     /// 429 (it earns back one attempt a second).
     pub wrong_key_burst: u32,
-    /// Write bodies received at once, at most.
+    /// Write bodies received or waiting for their commit at once, at most.
     pub max_uploads: usize,
     /// Bytes of write bodies held at once, at most.
     pub max_upload_bytes: usize,
@@ -40,7 +40,10 @@ impl Settings {
     pub const DEFAULT_BIND: &'static str = "127.0.0.1:8080";
     pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
     pub const DEFAULT_READ_POOL_SIZE: u32 = 8;
-    pub const DEFAULT_WRITE_POOL_SIZE: u32 = 4;
+    /// Writes received or waiting for their commit at once. Memory is
+    /// bounded by the bytes they hold (`max_upload_bytes`); this bounds the
+    /// queue, generously, since most writes are a few rows.
+    pub const DEFAULT_MAX_UPLOADS: usize = 1024;
     pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 60;
     pub const DEFAULT_SEND_TIMEOUT_SECS: u64 = 30;
     pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
@@ -50,12 +53,6 @@ impl Settings {
     /// ended by PostgreSQL: a backstop, should a producer ever fail to stop.
     pub fn idle_in_transaction_timeout(send_timeout: Duration) -> Duration {
         send_timeout + Duration::from_secs(30)
-    }
-
-    /// Write bodies received at once unless set: twice the write pool, so
-    /// that the next batches are read and checked while others are written.
-    pub fn default_max_uploads(write_pool_size: u32) -> usize {
-        2 * write_pool_size as usize
     }
 
     /// Bytes of bodies held at once unless set: two of the largest.
@@ -76,7 +73,6 @@ impl Settings {
                 url: url.into(),
                 read_url: None,
                 read_pool_size: Self::DEFAULT_READ_POOL_SIZE,
-                write_pool_size: Self::DEFAULT_WRITE_POOL_SIZE,
                 acquire_timeout: Duration::from_secs(5),
                 statement_timeout: Duration::from_secs(Self::DEFAULT_STATEMENT_TIMEOUT_SECS),
                 idle_in_transaction_timeout: Self::idle_in_transaction_timeout(
@@ -92,7 +88,7 @@ impl Settings {
             shutdown_grace: Duration::from_secs(Self::DEFAULT_SHUTDOWN_GRACE_SECS),
             trusted_proxies: Vec::new(),
             wrong_key_burst: Self::DEFAULT_WRONG_KEY_BURST,
-            max_uploads: Self::default_max_uploads(Self::DEFAULT_WRITE_POOL_SIZE),
+            max_uploads: Self::DEFAULT_MAX_UPLOADS,
             max_upload_bytes: Self::default_max_upload_bytes(Self::DEFAULT_MAX_BODY_BYTES),
         }
     }

@@ -79,7 +79,6 @@ pub struct DatabaseSettings {
     /// Where pulls read, if not from `url`: a PostgreSQL replica.
     pub read_url: Option<String>,
     pub read_pool_size: u32,
-    pub write_pool_size: u32,
     /// How long a request waits for a free connection before a 503.
     pub acquire_timeout: Duration,
     /// PostgreSQL: the longest a pull's query may run per fetch.
@@ -148,7 +147,7 @@ pub fn establish(url: &str) -> Result<DbConnection, DbError> {
 pub struct Pools {
     /// Pulls (a replica's, with `--read-database`).
     pub read: DbPool,
-    /// Writes.
+    /// Writes: the committer's one connection.
     pub write: DbPool,
     /// Short statements on the primary: key checks and the pulls' settle
     /// barrier (see `visibility.rs`).
@@ -159,6 +158,11 @@ pub struct Pools {
     /// `/health`'s one connection to the replica pulls read, if any.
     pub health_replica: Option<DbPool>,
 }
+
+/// Connections for writes: a server writes through one committer, a group
+/// of writes per transaction (`ingest::group`). More would only queue, since
+/// every writer of a database takes the stamp clock's lock.
+const WRITE_POOL_SIZE: u32 = 1;
 
 /// Connections for key checks and settling: each holds one for milliseconds.
 const CONTROL_POOL_SIZE: u32 = 2;
@@ -176,11 +180,16 @@ pub struct Manager {
 }
 
 impl Manager {
+    /// A 2xx on a write means its rows survive a power cut: SQLite syncs
+    /// the WAL on every commit (`synchronous = FULL`; NORMAL may lose the
+    /// last commits), and PostgreSQL waits for its WAL flush
+    /// (`synchronous_commit = on`, whatever the server's default). Group
+    /// commit (`ingest::group`) is what keeps that fast.
     fn session_settings(&self, conn: &mut DbConnection) -> QueryResult<()> {
         match conn {
             DbConnection::Sqlite(c) => c.batch_execute(&format!(
                 "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
-                 PRAGMA synchronous = NORMAL;
+                 PRAGMA synchronous = FULL;
                  PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES};
                  PRAGMA query_only = {};",
                 i32::from(self.read_only)
@@ -192,9 +201,10 @@ impl Manager {
                 self.statement_timeout.as_millis(),
                 self.idle_in_transaction_timeout.as_millis()
             )),
-            DbConnection::Postgresql(c) => {
-                c.batch_execute(&format!("SET lock_timeout = {BUSY_TIMEOUT_MS};"))
-            }
+            DbConnection::Postgresql(c) => c.batch_execute(&format!(
+                "SET lock_timeout = {BUSY_TIMEOUT_MS};
+                 SET synchronous_commit = on;"
+            )),
         }
     }
 }
@@ -286,7 +296,7 @@ pub fn open(settings: &DatabaseSettings) -> Result<Pools, DbError> {
     };
     Ok(Pools {
         read: pool(read_url, settings.read_pool_size, true)?,
-        write: pool(&settings.url, settings.write_pool_size, false)?,
+        write: pool(&settings.url, WRITE_POOL_SIZE, false)?,
         control: pool(&settings.url, CONTROL_POOL_SIZE, false)?,
         health: health(&settings.url)?,
         health_replica: settings.read_url.as_deref().map(health).transpose()?,
@@ -308,19 +318,24 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    use schema::stamp_clock;
+    #[derive(QueryableByName)]
+    struct Stamp {
+        #[diesel(sql_type = BigInt)]
+        last_stamp: i64,
+    }
     conn.transaction(|conn| {
-        diesel::update(stamp_clock::table)
-            .set(stamp_clock::last_stamp.eq(stamp_clock::last_stamp))
-            .execute(conn)?;
-        let stamp = clock
-            .now()
-            .as_micros()
-            .max(last_stamp(conn)?.as_micros() + 1);
-        diesel::update(stamp_clock::table)
-            .set(stamp_clock::last_stamp.eq(stamp))
-            .execute(conn)?;
-        f(conn, Timestamp::from_micros(stamp))
+        // One statement, one round trip: it takes the lock and computes the
+        // stamp under it.
+        let next = match conn {
+            DbConnection::Sqlite(_) => "max(last_stamp + 1, ?)",
+            DbConnection::Postgresql(_) => "GREATEST(last_stamp + 1, $1)",
+        };
+        let stamp: Stamp = diesel::sql_query(format!(
+            "UPDATE stamp_clock SET last_stamp = {next} RETURNING last_stamp"
+        ))
+        .bind::<BigInt, _>(clock.now().as_micros())
+        .get_result(conn)?;
+        f(conn, Timestamp::from_micros(stamp.last_stamp))
     })
 }
 

@@ -62,6 +62,10 @@ pub enum ApiError {
     /// The database is busy or unreachable; retrying later is the fix.
     #[error("the database is busy or unavailable; retry in a few seconds")]
     Unavailable(#[source] Box<dyn StdError + Send + Sync>),
+    /// The server holds as much of something as it takes (bodies in
+    /// flight); retrying later is the fix.
+    #[error("{0}")]
+    Busy(String),
     /// Anything else: a bug or an unexpected storage failure.
     #[error("internal error; the cause was logged on the server")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
@@ -85,6 +89,7 @@ impl ApiError {
             ApiError::TooEarly { .. } => ("too-early", "Window ends in the future"),
             ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::Busy(_) => ("busy", "Server busy"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -138,7 +143,7 @@ impl ResponseError for ApiError {
             // actix's `http` 0.2 has no constant for 425 Too Early (RFC 8470).
             ApiError::TooEarly { .. } => StatusCode::from_u16(425).expect("a valid status"),
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -165,7 +170,7 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         match self {
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::Busy(_) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
             }
             ApiError::TooEarly { retry_after, .. }

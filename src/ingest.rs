@@ -1,14 +1,18 @@
 //! The write path, shared by `POST /api/<dataset>` and `hourglass import`.
 //!
-//! A batch arrives as a JSON array, NDJSON or CSV. Every row is read and
-//! validated before anything is written ([`validate`], which keeps no row);
-//! then the body is read again, a chunk of rows at a time, and upserted in
-//! one transaction under one write stamp ([`write_body`]), so a write holds
-//! its body and one chunk in memory. One bad row rejects the batch with its
-//! row number, field and reason, and nothing is written. Bodies in flight
-//! share an [`UploadBudget`].
+//! A batch arrives as a JSON array, NDJSON or CSV. One bad row rejects the
+//! batch with its row number, field and reason, and nothing of it is
+//! written. The server reads and checks every row before anything is
+//! written ([`validate`], which keeps no row), then queues the body for the
+//! next group commit ([`group`]): the writes that arrive together share one
+//! transaction and one stamp, and each is answered once that transaction
+//! has committed. The body is parsed again as it is written, a chunk of rows
+//! at a time ([`Pending`]), so a write holds its body and one chunk in
+//! memory. Bodies in flight share an [`UploadBudget`]. `hourglass import`
+//! parses its file once, inside its transaction ([`ingest`]).
 
 pub mod fields;
+pub mod group;
 
 use crate::clock::Clock;
 use crate::datasets::catalog::Shape;
@@ -138,7 +142,7 @@ impl UploadBudget {
 }
 
 fn busy_uploads(why: String) -> ApiError {
-    ApiError::Unavailable(format!("{why}; retry in a few seconds").into())
+    ApiError::Busy(format!("{why}; retry in a few seconds"))
 }
 
 /// One write's place in the [`UploadBudget`], given back when dropped.
@@ -177,12 +181,22 @@ impl Drop for Admission {
     }
 }
 
-/// Rows parsed again and written per statement group when a body is
-/// written: what a write holds in memory besides its body.
+/// Rows written per statement group: what a write holds in memory besides
+/// its body.
 const WRITE_CHUNK_ROWS: usize = 5_000;
 
-/// Reads a whole batch for `shape`'s dataset, validates it, and writes it
-/// in one transaction. The dataset must be pushable.
+/// The same for `hourglass import`, whose whole file is in memory anyway.
+/// Each chunk is written in key order, so it walks the key indexes once;
+/// fewer, larger chunks walk them fewer times (a 1,000,000-row import of
+/// random UUIDs into SQLite took 11.3 s in chunks of 50,000 and 14.8 s in
+/// chunks of 5,000, for 36 MB more memory).
+const IMPORT_CHUNK_ROWS: usize = 50_000;
+
+/// Reads a whole batch for `shape`'s dataset and writes it in one
+/// transaction, checking each row as it goes: the first bad row rolls the
+/// transaction back, so nothing of a bad batch is written. One pass over the
+/// body, for `hourglass import`; the server checks a body with [`validate`]
+/// before it queues it for a group commit (see [`group`]).
 pub fn ingest(
     conn: &mut DbConnection,
     clock: &dyn Clock,
@@ -190,48 +204,87 @@ pub fn ingest(
     format: BodyFormat,
     body: &[u8],
 ) -> Result<Written, ApiError> {
-    validate(shape, format, body)?;
-    write_body(conn, clock, shape, format, body)
+    db::write_transaction(conn, clock, |conn, stamp| {
+        let mut pending = Pending::with_chunks(stamp, IMPORT_CHUNK_ROWS);
+        let rows = pending.add_body(conn, shape, format, body)?;
+        pending.flush(conn)?;
+        Ok(Written {
+            dataset: shape.dataset.name(),
+            rows,
+            stamp: Some(stamp),
+        })
+    })
 }
 
 /// Checks every row of a body without keeping any: how many rows it holds,
-/// or what is wrong with the first bad one. Runs before a write connection
-/// is taken.
+/// or what is wrong with the first bad one. Runs before a write is queued.
 pub fn validate(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<usize, ApiError> {
     for_each_row(shape, format, body, |_| Ok(()))
 }
 
-/// Writes a body that [`validate`] accepted: one transaction, one stamp.
-/// The body is parsed again, a chunk of rows at a time, so a write holds
-/// its body and one chunk in memory, never every row of a large batch.
-pub fn write_body(
-    conn: &mut DbConnection,
-    clock: &dyn Clock,
-    shape: &Shape,
-    format: BodyFormat,
-    body: &[u8],
-) -> Result<Written, ApiError> {
-    let (stored, stamp) = db::write_transaction(conn, clock, |conn, stamp| {
-        // Distinct keys: what the batch leaves stored.
+/// Rows on their way into a write transaction, all under its stamp. Rows
+/// of one dataset that follow one another share statements, whichever body
+/// they came from, so a group of single-row writes is one round trip; a
+/// chunk is written whenever it is full, so memory holds one chunk and
+/// never every row of a large batch.
+pub(crate) struct Pending<'s> {
+    stamp: Timestamp,
+    shape: Option<&'s Shape>,
+    rows: Vec<Row>,
+    chunk_rows: usize,
+}
+
+impl<'s> Pending<'s> {
+    /// For a server's writes, in chunks of [`WRITE_CHUNK_ROWS`].
+    pub(crate) fn new(stamp: Timestamp) -> Self {
+        Self::with_chunks(stamp, WRITE_CHUNK_ROWS)
+    }
+
+    fn with_chunks(stamp: Timestamp, chunk_rows: usize) -> Self {
+        Pending {
+            stamp,
+            shape: None,
+            rows: Vec::new(),
+            chunk_rows,
+        }
+    }
+
+    /// Parses `body` and adds its rows. Returns how many rows the body
+    /// leaves stored: its distinct keys (a body that repeats a key stores
+    /// its last row once).
+    pub(crate) fn add_body(
+        &mut self,
+        conn: &mut DbConnection,
+        shape: &'s Shape,
+        format: BodyFormat,
+        body: &[u8],
+    ) -> Result<usize, ApiError> {
+        // The same dataset under another catalog (a custom field declared
+        // meanwhile) has other columns: it gets its own statements.
+        if !self.shape.is_some_and(|s| std::ptr::eq(s, shape)) {
+            self.flush(conn)?;
+            self.shape = Some(shape);
+        }
         let mut keys = std::collections::HashSet::new();
-        let mut chunk = Vec::with_capacity(WRITE_CHUNK_ROWS);
         for_each_row(shape, format, body, |row| {
             keys.insert(row[shape.key].clone());
-            chunk.push(row);
-            if chunk.len() == WRITE_CHUNK_ROWS {
-                sql::upsert(conn, shape, &chunk, stamp)?;
-                chunk.clear();
+            self.rows.push(row);
+            if self.rows.len() >= self.chunk_rows {
+                self.flush(conn)?;
             }
             Ok(())
         })?;
-        sql::upsert(conn, shape, &chunk, stamp)?;
-        Ok::<_, ApiError>((keys.len(), stamp))
-    })?;
-    Ok(Written {
-        dataset: shape.dataset.name(),
-        rows: stored,
-        stamp: Some(stamp),
-    })
+        Ok(keys.len())
+    }
+
+    /// Writes the rows added since the last flush.
+    pub(crate) fn flush(&mut self, conn: &mut DbConnection) -> Result<(), ApiError> {
+        if let (Some(shape), false) = (self.shape, self.rows.is_empty()) {
+            sql::upsert(conn, shape, &self.rows, self.stamp)?;
+            self.rows.clear();
+        }
+        Ok(())
+    }
 }
 
 /// Writes rows already in memory (the seed's): one transaction, one stamp.

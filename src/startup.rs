@@ -4,6 +4,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::datasets::catalog::{Catalog, LiveCatalog};
 use crate::db::{self, DbError, DbPool, Pools};
+use crate::error::cause_chain;
 use crate::routes;
 use actix_web::dev::Server;
 use actix_web::{middleware, web, App, HttpServer};
@@ -29,12 +30,19 @@ pub struct AppState {
     pub uploads: Arc<crate::ingest::UploadBudget>,
     /// Checks keys.
     pub keys: crate::auth::KeyGuard,
+    /// Writes, a group per transaction.
+    pub writes: crate::ingest::group::Committer,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
     Database(#[from] DbError),
+    #[error("cannot start the committer thread: {source}")]
+    Thread {
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot listen on {bind}: {source}; is another server using that port? (use --bind)")]
     Bind {
         bind: String,
@@ -50,7 +58,7 @@ const CATALOG_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
 pub struct Application {
     server: Server,
     port: u16,
-    catalog: LiveCatalog,
+    state: web::Data<AppState>,
     catalog_pool: DbPool,
 }
 
@@ -93,10 +101,18 @@ impl Application {
             settings.trusted_proxies.clone(),
             settings.wrong_key_burst,
         );
+        let writes = crate::ingest::group::Committer::start(pools.write.clone(), clock.clone())
+            .map_err(|source| StartupError::Thread { source })?;
+        // Known keys are checked from memory from the first request on;
+        // should this fail, they are looked up one by one until it works.
+        if let Err(error) = keys.reload() {
+            log::warn!("cannot load the API keys: {}", cause_chain(&error));
+        }
         let state = web::Data::new(AppState {
             keys,
+            writes,
             pools,
-            catalog: catalog.clone(),
+            catalog,
             clock,
             max_body_bytes: settings.max_body_bytes,
             extra_params: settings.extra_params.clone(),
@@ -108,9 +124,10 @@ impl Application {
                 settings.max_upload_bytes,
             ),
         });
+        let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
+                .app_data(app_state.clone())
                 .wrap(middleware::Compress::default())
                 // /api requests log their own, richer line (see routes.rs).
                 .wrap(
@@ -146,7 +163,7 @@ impl Application {
         Ok(Application {
             server,
             port,
-            catalog,
+            state,
             catalog_pool,
         })
     }
@@ -157,32 +174,45 @@ impl Application {
 
     /// Serves until the process is told to stop (Ctrl-C, SIGTERM).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let refresher = actix_web::rt::spawn(keep_catalog_fresh(self.catalog, self.catalog_pool));
+        let (catalog, pool) = (self.state.catalog.clone(), self.catalog_pool);
+        let catalog = actix_web::rt::spawn(keep_fresh(
+            "custom fields",
+            CATALOG_REFRESH,
+            move || -> Result<_, crate::error::ApiError> {
+                let changed = catalog.refresh(&mut *pool.get()?)?;
+                Ok(changed.then_some("custom fields changed; new pulls and writes use them"))
+            },
+        ));
+        let state = self.state.clone();
+        let keys = actix_web::rt::spawn(keep_fresh(
+            "API keys",
+            crate::auth::KEY_REFRESH,
+            move || state.keys.reload().map(|()| None),
+        ));
         let served = self.server.await;
-        refresher.abort();
+        catalog.abort();
+        keys.abort();
         served
     }
 }
 
-/// Reloads the catalog when custom fields change, so that a field declared
-/// by `hourglass fields add` on any machine reaches this server within about
-/// [`CATALOG_REFRESH`]. A failed look is logged and tried again.
-async fn keep_catalog_fresh(catalog: LiveCatalog, pool: DbPool) {
+/// Runs `refresh` off the executor every `period`, for as long as the server
+/// runs: the custom fields (a field declared by `hourglass fields add` on any
+/// machine reaches this server within about [`CATALOG_REFRESH`]) and the API
+/// keys (see `auth.rs`). `refresh` may return a change worth a log line; a
+/// failure is logged and tried again.
+async fn keep_fresh<E: std::error::Error + Send + 'static>(
+    what: &'static str,
+    period: std::time::Duration,
+    refresh: impl Fn() -> Result<Option<&'static str>, E> + Clone + Send + 'static,
+) {
     loop {
-        actix_web::rt::time::sleep(CATALOG_REFRESH).await;
-        let (catalog, pool) = (catalog.clone(), pool.clone());
-        let refreshed = web::block(
-            move || -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
-                let mut conn = pool.get()?;
-                Ok(catalog.refresh(&mut conn)?)
-            },
-        )
-        .await;
-        match refreshed {
-            Ok(Ok(true)) => log::info!("custom fields changed; new pulls and writes use them"),
-            Ok(Ok(false)) => {}
-            Ok(Err(error)) => log::warn!("cannot look for custom field changes: {error}"),
-            Err(error) => log::warn!("cannot look for custom field changes: {error}"),
+        actix_web::rt::time::sleep(period).await;
+        match web::block(refresh.clone()).await {
+            Ok(Ok(Some(change))) => log::info!("{change}"),
+            Ok(Ok(None)) => {}
+            Ok(Err(error)) => log::warn!("cannot reload the {what}: {}", cause_chain(&error)),
+            Err(error) => log::warn!("cannot reload the {what}: {error}"),
         }
     }
 }

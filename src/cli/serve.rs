@@ -23,9 +23,6 @@ pub struct Args {
     /// Connections kept for pulls.
     #[arg(long, default_value_t = Settings::DEFAULT_READ_POOL_SIZE)]
     read_pool_size: u32,
-    /// Connections kept for writes.
-    #[arg(long, default_value_t = Settings::DEFAULT_WRITE_POOL_SIZE)]
-    write_pool_size: u32,
     /// PostgreSQL: a replica that pulls read from (writes still go to
     /// --database). A pull waits until the replica has caught up with it.
     #[arg(long, env = "READ_DATABASE_URL")]
@@ -50,9 +47,9 @@ pub struct Args {
     /// (it earns back one attempt a second).
     #[arg(long, default_value_t = Settings::DEFAULT_WRONG_KEY_BURST, value_name = "N")]
     wrong_key_burst: u32,
-    /// Write bodies received at once; past it, 503. Default: twice the write pool.
-    #[arg(long, value_name = "N")]
-    max_uploads: Option<usize>,
+    /// Write bodies received or waiting for their commit at once; past it, 503.
+    #[arg(long, default_value_t = Settings::DEFAULT_MAX_UPLOADS, value_name = "N")]
+    max_uploads: usize,
     /// Bytes of write bodies held at once; past it, 503. Default: twice
     /// --max-body-bytes.
     #[arg(long, value_name = "BYTES")]
@@ -70,16 +67,13 @@ pub fn run(mut settings: Settings, args: Args) -> CliResult {
     settings.bind = args.bind;
     settings.max_body_bytes = args.max_body_bytes;
     settings.database.read_pool_size = args.read_pool_size;
-    settings.database.write_pool_size = args.write_pool_size;
     settings.database.read_url = args.read_database;
     settings.extra_params = args.allow_params;
     settings.send_timeout = std::time::Duration::from_secs(args.send_timeout);
     settings.shutdown_grace = std::time::Duration::from_secs(args.shutdown_grace);
     settings.trusted_proxies = args.trust_proxies;
     settings.wrong_key_burst = args.wrong_key_burst;
-    settings.max_uploads = args
-        .max_uploads
-        .unwrap_or_else(|| Settings::default_max_uploads(args.write_pool_size));
+    settings.max_uploads = args.max_uploads;
     settings.max_upload_bytes = args
         .max_upload_bytes
         .unwrap_or_else(|| Settings::default_max_upload_bytes(args.max_body_bytes));

@@ -113,7 +113,7 @@ impl Kind {
 }
 
 /// A value ready to be stored, in the storage type of its column.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Value {
     Null,
     Text(String),

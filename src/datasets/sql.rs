@@ -12,7 +12,7 @@ use crate::window::TimeWindow;
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Bool, HasSqlType, Text, Untyped};
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Untyped};
 use diesel::{QueryResult, RunQueryDsl};
 use std::borrow::Cow;
 use std::io;
@@ -34,6 +34,10 @@ enum Piece<'a> {
     Int(i64),
     Text(&'a str),
     Bool(bool),
+    /// A NULL bound as a parameter, so that the statement's text does not
+    /// depend on which values are missing (SQLite only: PostgreSQL would
+    /// type it as text).
+    Null,
 }
 
 /// SQL text and typed bind parameters, in order.
@@ -62,8 +66,9 @@ impl<'a> Statement<'a> {
         self
     }
 
-    fn push_value(&mut self, value: &'a Value) {
+    fn push_value(&mut self, value: &'a Value, bind_null: bool) {
         self.pieces.push(match value {
+            Value::Null if bind_null => Piece::Null,
             Value::Null => Piece::Sql(Cow::Borrowed("NULL")),
             Value::Text(text) => Piece::Text(text),
             Value::Int(v) => Piece::Int(*v),
@@ -87,6 +92,7 @@ where
     i64: ToSql<BigInt, DB>,
     str: ToSql<Text, DB>,
     bool: ToSql<Bool, DB>,
+    Option<&'static str>: ToSql<Nullable<Text>, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
         if !self.cacheable {
@@ -98,6 +104,7 @@ where
                 Piece::Int(v) => out.push_bind_param::<BigInt, i64>(v)?,
                 Piece::Text(v) => out.push_bind_param::<Text, str>(v)?,
                 Piece::Bool(v) => out.push_bind_param::<Bool, bool>(v)?,
+                Piece::Null => out.push_bind_param::<Nullable<Text>, Option<&str>>(&None)?,
             }
         }
         Ok(())
@@ -162,10 +169,9 @@ pub(super) fn window_statement(pieces: &[String; 3], window: TimeWindow) -> Stat
 
 /// Inserts `rows` (values in the shape's column order, the stamp slot
 /// ignored), or replaces the row with the same key, every row stamped
-/// `stamp`. Many rows go to a statement: one round trip for many rows.
-/// A batch that repeats a key keeps the last row of each key (PostgreSQL
-/// refuses to update one row twice in a statement). Returns how many rows
-/// were stored.
+/// `stamp`. A batch that repeats a key keeps the last row of each key
+/// (PostgreSQL refuses to update one row twice in a statement). Returns how
+/// many rows were stored.
 pub fn upsert(
     conn: &mut DbConnection,
     shape: &Shape,
@@ -191,18 +197,29 @@ pub fn upsert(
         names[shape.key],
         updates.join(", ")
     );
+    // In key order: the next row's index entries are near the last one's,
+    // so a chunk walks each index once rather than jumping about it.
     let rows = last_of_each_key(rows, |row| &row[shape.key]);
-    let per_statement = (UPSERT_PARAMS / names.len()).max(1);
+    // SQLite runs in this process: one prepared statement, run once per row
+    // as its own `.import` does, costs less than parsing a long statement,
+    // and spares the statement journal a many-row statement keeps. For
+    // PostgreSQL, many rows a statement save round trips.
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let per_statement = if sqlite {
+        1
+    } else {
+        (UPSERT_PARAMS / names.len()).max(1)
+    };
     for chunk in rows.chunks(per_statement) {
         let mut statement = Statement::new(head.as_str());
-        statement.cacheable = false;
+        statement.cacheable = sqlite;
         for (n, row) in chunk.iter().enumerate() {
             statement = statement.sql(if n == 0 { "(" } else { ", (" });
             for (i, value) in row.iter().enumerate() {
                 if i > 0 {
                     statement = statement.sql(", ");
                 }
-                statement.push_value(if i == stamp_index { &stamp } else { value });
+                statement.push_value(if i == stamp_index { &stamp } else { value }, sqlite);
             }
             statement = statement.sql(")");
         }
@@ -211,18 +228,20 @@ pub fn upsert(
     Ok(rows.len())
 }
 
-/// The rows of a batch that a sequence of upserts would leave: the last row
-/// of each key, in batch order.
-fn last_of_each_key<T, K: std::hash::Hash + Eq>(rows: &[T], key: impl Fn(&T) -> &K) -> Vec<&T> {
-    let mut last = std::collections::HashMap::with_capacity(rows.len());
-    for (index, row) in rows.iter().enumerate() {
-        last.insert(key(row), index);
+/// The rows of a batch that a sequence of upserts would leave, the last row
+/// of each key, in key order.
+fn last_of_each_key<T, K: Ord>(rows: &[T], key: impl Fn(&T) -> &K) -> Vec<&T> {
+    let mut sorted: Vec<&T> = rows.iter().collect();
+    // Stable: rows with one key stay in batch order, the last one last.
+    sorted.sort_by(|a, b| key(a).cmp(key(b)));
+    let mut kept: Vec<&T> = Vec::with_capacity(sorted.len());
+    for row in sorted {
+        match kept.last_mut() {
+            Some(last) if key(last) == key(row) => *last = row,
+            _ => kept.push(row),
+        }
     }
-    rows.iter()
-        .enumerate()
-        .filter(|(index, row)| last[key(row)] == *index)
-        .map(|(_, row)| row)
-        .collect()
+    kept
 }
 
 #[cfg(test)]
@@ -230,12 +249,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_batch_keeps_the_last_row_of_each_key_in_batch_order() {
-        let rows = [(1, "a"), (2, "b"), (1, "c"), (3, "d"), (2, "e")];
+    fn a_batch_keeps_the_last_row_of_each_key_in_key_order() {
+        let rows = [(1, "a"), (3, "b"), (1, "c"), (2, "d"), (3, "e")];
         let kept: Vec<_> = last_of_each_key(&rows, |row| &row.0)
             .into_iter()
             .map(|row| row.1)
             .collect();
         assert_eq!(kept, ["c", "d", "e"]);
+        let many: Vec<(u8, usize)> = (0..1000).map(|i| ((i * 7 % 10) as u8, i)).collect();
+        let kept = last_of_each_key(&many, |row| &row.0);
+        let expected: Vec<(u8, usize)> = (0..10)
+            .map(|k| *many.iter().rev().find(|row| row.0 == k).unwrap())
+            .collect();
+        assert_eq!(kept.into_iter().copied().collect::<Vec<_>>(), expected);
     }
 }

@@ -4,7 +4,8 @@
 //! It has connections of its own (`Pools::health`), so it never queues
 //! behind pulls or writes. 200 when the primary (and the replica pulls read,
 //! if any) answer; 503 otherwise, saying which part did not. The pools'
-//! occupancy comes along, to tell "busy" from "down".
+//! occupancy comes along, to tell "busy" from "down", and so do the writes
+//! queued for or in their group commit.
 
 use crate::db::{self, DbPool, HEALTH_TIMEOUT};
 use crate::startup::AppState;
@@ -42,6 +43,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             "read": occupancy(&state.pools.read),
             "write": occupancy(&state.pools.write),
         },
+        "writes_waiting": state.writes.waiting(),
     });
     if let Some(replica) = &replica {
         body["replica"] = json!(word(replica));

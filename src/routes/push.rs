@@ -1,9 +1,11 @@
-//! `POST /api/{dataset}` with a JSON array, NDJSON or CSV body: an atomic upsert.
+//! `POST /api/{dataset}` with a JSON array, NDJSON or CSV body: an atomic
+//! upsert, answered once it has committed with the writes that came with it
+//! (`ingest::group`).
 
 use crate::auth::Scope;
 use crate::datasets::Dataset;
 use crate::error::ApiError;
-use crate::ingest::{self, BodyFormat};
+use crate::ingest::{self, group, BodyFormat};
 use crate::startup::AppState;
 use actix_web::dev::Decompress;
 use actix_web::error::PayloadError;
@@ -13,6 +15,9 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use std::pin::Pin;
 use std::time::Instant;
+
+/// Bodies up to this size are checked on the executor (see [`push`]).
+const CHECK_INLINE_BYTES: usize = 16 * 1024;
 
 pub async fn push(
     req: HttpRequest,
@@ -80,21 +85,30 @@ pub async fn push(
         .and_then(|v| v.to_str().ok());
     let format = BodyFormat::from_content_type(content_type, &body)?;
     let bytes = body.len();
-    let pool = state.pools.write.clone();
-    let clock = state.clock.clone();
     let catalog = state.catalog.current();
-    let written = web::block(move || {
-        // Every row is read and checked before a write connection is taken;
-        // the rows are then read again, a chunk at a time, as they are
-        // written, so memory holds the body and one chunk.
-        let shape = catalog.shape(dataset);
-        ingest::validate(shape, format, &body)?;
-        let mut conn = pool.get()?;
-        let written = ingest::write_body(&mut conn, clock.as_ref(), shape, format, &body);
-        drop(admission);
-        written
-    })
-    .await??;
+    let body = body.freeze();
+    // Every row is read and checked before the write is queued, so that a
+    // bad row is this request's 422 and never its group's. The committer
+    // reads the rows again as it writes them, so memory holds the body and
+    // a chunk of rows.
+    let check = move || {
+        ingest::validate(catalog.shape(dataset), format, &body)?;
+        Ok::<_, ApiError>(group::Write {
+            catalog,
+            dataset,
+            format,
+            body,
+            admission: Some(admission),
+        })
+    };
+    // A few rows take microseconds to check: less than the trip to a
+    // blocking thread and back. Larger bodies are checked off the executor.
+    let write = if bytes <= CHECK_INLINE_BYTES {
+        check()?
+    } else {
+        web::block(check).await??
+    };
+    let written = state.writes.write(write).await?;
     log::info!(
         "POST /api/{} rows={} bytes={} duration_ms={}",
         written.dataset,

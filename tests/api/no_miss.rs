@@ -362,7 +362,11 @@ pub async fn check_no_miss(
         // when writes in flight are most likely to straddle `to`.
         let responses = futures_util::future::join_all(copies.iter().map(|copy| async {
             let response = pull(server, copy.dataset, &query).await.unwrap();
-            assert_eq!(response.status(), 200, "{server}");
+            let status = response.status();
+            if status != 200 {
+                let body = response.text().await.unwrap();
+                panic!("{server} {} {query}: {status} {body}", copy.dataset);
+            }
             let timing = response.headers()["server-timing"]
                 .to_str()
                 .unwrap()
