@@ -12,9 +12,9 @@
 #    `synchronous = FULL` (what hourglass runs: a commit survives a power
 #    cut) and, for reference, NORMAL; on PostgreSQL `pgbench` with CONNS
 #    clients.
-# 3. `hourglass import` of an IMPORT_ROWS-row transactions CSV into a new
-#    database against `sqlite3 .import` of the same file into a table with
-#    the same indexes, alternating, ROUNDS rounds each.
+# 3. `hourglass import` of an IMPORT_ROWS-row transactions CSV (random UUID
+#    ids) into a new database against `sqlite3 .import` of the same file
+#    into a table with the same indexes, alternating, ROUNDS rounds each.
 #
 # Prints the figures and ratios and writes them into BENCHMARKS.md, between
 # the markers of its section. Stops only the servers and the PostgreSQL
@@ -154,7 +154,7 @@ SELECT printf('%08x-%04x-4%03x-8%03x-%012x', (n * 2654435761) % 4294967296, n % 
 FROM g;
 SQL
 echo "$(du -h "$work/import.csv" | cut -f1) CSV"
-seconds() { local s e; s=$(date +%s%N); "$@" >/dev/null; e=$(date +%s%N); echo "scale=4; ($e - $s) / 1000000000" | bc; }
+seconds() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo "scale=4; ($e - $s) / 1000000000" | bc; }
 hg_import() {
   rm -f "$work/imp.db"*
   "$bin" --database "$work/imp.db" migrate >/dev/null
@@ -162,11 +162,15 @@ hg_import() {
 }
 sqlite_import() {
   rm -f "$work/sq.db"*
+  # hourglass's table and indexes: the key's, and the window's on (stamp,
+  # key). The file has no stamp column, so sqlite3 fills it with NULL (and
+  # says so for every row, on stderr): the window index then grows in key
+  # order, as hourglass's does under one stamp.
   sqlite3 "$work/sq.db" "PRAGMA journal_mode = WAL;
     CREATE TABLE transactions (id TEXT PRIMARY KEY NOT NULL, player_id TEXT NOT NULL, amount BIGINT NOT NULL,
       currency TEXT NOT NULL, type TEXT, status TEXT, payment_system TEXT, dir TEXT NOT NULL, created_at BIGINT NOT NULL,
-      invoice_id TEXT, wallet_id TEXT, user_agent TEXT, ip TEXT, requisite TEXT, comment TEXT);
-    CREATE INDEX transactions_window ON transactions (created_at, id);" >/dev/null
+      invoice_id TEXT, wallet_id TEXT, user_agent TEXT, ip TEXT, requisite TEXT, comment TEXT, updated_at BIGINT);
+    CREATE INDEX transactions_window ON transactions (updated_at, id);" >/dev/null
   seconds sqlite3 "$work/sq.db" ".import --csv --skip 1 $work/import.csv transactions"
 }
 declare -a hi si

@@ -205,7 +205,7 @@ pub fn ingest(
     body: &[u8],
 ) -> Result<Written, ApiError> {
     db::write_transaction(conn, clock, |conn, stamp| {
-        let mut pending = Pending::with_chunks(stamp, IMPORT_CHUNK_ROWS);
+        let mut pending = Pending::with_chunks(Some(stamp), IMPORT_CHUNK_ROWS);
         let rows = pending.add_body(conn, shape, format, body)?;
         pending.flush(conn)?;
         Ok(Written {
@@ -222,29 +222,37 @@ pub fn validate(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<usize,
     for_each_row(shape, format, body, |_| Ok(()))
 }
 
-/// Rows on their way into a write transaction, all under its stamp. Rows
-/// of one dataset that follow one another share statements, whichever body
-/// they came from, so a group of single-row writes is one round trip; a
-/// chunk is written whenever it is full, so memory holds one chunk and
-/// never every row of a large batch.
+/// Rows on their way into a write transaction, all under its stamp, in a
+/// batch per dataset: rows of one dataset share statements, whichever body
+/// they came from, so a group of single-row writes is one round trip. A
+/// write transaction's rows are written whenever a chunk's worth has
+/// gathered, so memory holds one chunk and never every row of a large
+/// batch; rows gathered for one statement that takes the stamp itself
+/// ([`Pending::gathering`]) are kept until [`Pending::write_stamping`].
 pub(crate) struct Pending<'s> {
-    stamp: Timestamp,
-    shape: Option<&'s Shape>,
-    rows: Vec<Row>,
+    /// The transaction's stamp; `None` while rows are gathered.
+    stamp: Option<Timestamp>,
+    batches: Vec<(&'s Shape, Vec<Row>)>,
+    rows: usize,
     chunk_rows: usize,
 }
 
 impl<'s> Pending<'s> {
-    /// For a server's writes, in chunks of [`WRITE_CHUNK_ROWS`].
+    /// For a server's write transaction, in chunks of [`WRITE_CHUNK_ROWS`].
     pub(crate) fn new(stamp: Timestamp) -> Self {
-        Self::with_chunks(stamp, WRITE_CHUNK_ROWS)
+        Self::with_chunks(Some(stamp), WRITE_CHUNK_ROWS)
     }
 
-    fn with_chunks(stamp: Timestamp, chunk_rows: usize) -> Self {
+    /// For one statement that takes the stamp itself: every row is kept.
+    pub(crate) fn gathering() -> Self {
+        Self::with_chunks(None, usize::MAX)
+    }
+
+    fn with_chunks(stamp: Option<Timestamp>, chunk_rows: usize) -> Self {
         Pending {
             stamp,
-            shape: None,
-            rows: Vec::new(),
+            batches: Vec::new(),
+            rows: 0,
             chunk_rows,
         }
     }
@@ -260,16 +268,24 @@ impl<'s> Pending<'s> {
         body: &[u8],
     ) -> Result<usize, ApiError> {
         // The same dataset under another catalog (a custom field declared
-        // meanwhile) has other columns: it gets its own statements.
-        if !self.shape.is_some_and(|s| std::ptr::eq(s, shape)) {
-            self.flush(conn)?;
-            self.shape = Some(shape);
-        }
+        // meanwhile) has other columns: it gets a batch of its own.
+        let batch = match self
+            .batches
+            .iter()
+            .position(|(s, _)| std::ptr::eq(*s, shape))
+        {
+            Some(batch) => batch,
+            None => {
+                self.batches.push((shape, Vec::new()));
+                self.batches.len() - 1
+            }
+        };
         let mut keys = std::collections::HashSet::new();
         for_each_row(shape, format, body, |row| {
             keys.insert(row[shape.key].clone());
-            self.rows.push(row);
-            if self.rows.len() >= self.chunk_rows {
+            self.batches[batch].1.push(row);
+            self.rows += 1;
+            if self.rows >= self.chunk_rows {
                 self.flush(conn)?;
             }
             Ok(())
@@ -277,13 +293,29 @@ impl<'s> Pending<'s> {
         Ok(keys.len())
     }
 
-    /// Writes the rows added since the last flush.
+    /// Writes the rows added since the last flush, in a write transaction.
     pub(crate) fn flush(&mut self, conn: &mut DbConnection) -> Result<(), ApiError> {
-        if let (Some(shape), false) = (self.shape, self.rows.is_empty()) {
-            sql::upsert(conn, shape, &self.rows, self.stamp)?;
-            self.rows.clear();
+        let stamp = self
+            .stamp
+            .expect("rows gathered for one statement are not flushed");
+        for (shape, rows) in &mut self.batches {
+            if !rows.is_empty() {
+                sql::upsert(conn, shape, rows, stamp)?;
+                rows.clear();
+            }
         }
+        self.rows = 0;
         Ok(())
+    }
+
+    /// Writes the gathered rows in one statement that takes the stamp
+    /// (PostgreSQL; see [`sql::upsert_stamping`]) and returns the stamp.
+    pub(crate) fn write_stamping(
+        self,
+        conn: &mut diesel::PgConnection,
+        now: Timestamp,
+    ) -> Result<Timestamp, ApiError> {
+        Ok(sql::upsert_stamping(conn, now, &self.batches)?)
     }
 }
 

@@ -121,6 +121,32 @@ pub enum Value {
     Bool(bool),
 }
 
+impl Value {
+    /// The value of a TEXT column (`None` for NULL).
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The value of a BIGINT column (`None` for NULL).
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The value of a BOOLEAN column (`None` for NULL).
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(v) => Some(*v),
+            _ => None,
+        }
+    }
+}
+
 /// One column of a dataset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {

@@ -66,15 +66,44 @@ impl<'a> Statement<'a> {
         self
     }
 
-    fn push_value(&mut self, value: &'a Value, bind_null: bool) {
+    fn push_value(&mut self, value: &'a Value, nulls: Nulls) {
         self.pieces.push(match value {
-            Value::Null if bind_null => Piece::Null,
-            Value::Null => Piece::Sql(Cow::Borrowed("NULL")),
+            Value::Null => match nulls {
+                Nulls::Literal => Piece::Sql(Cow::Borrowed("NULL")),
+                Nulls::Bound => Piece::Null,
+            },
             Value::Text(text) => Piece::Text(text),
             Value::Int(v) => Piece::Int(*v),
             Value::Bool(v) => Piece::Bool(*v),
         });
     }
+}
+
+impl<'a> Statement<'a> {
+    /// A row's values but its stamp, comma-separated, in column order.
+    fn push_row(&mut self, shape: &Shape, row: &'a [Value], nulls: Nulls) {
+        let mut first = true;
+        for (i, value) in row.iter().enumerate() {
+            if Some(i) == shape.stamp {
+                continue;
+            }
+            if !first {
+                self.pieces.push(Piece::Sql(Cow::Borrowed(", ")));
+            }
+            first = false;
+            self.push_value(value, nulls);
+        }
+    }
+}
+
+/// How a statement writes a NULL value.
+#[derive(Debug, Clone, Copy)]
+enum Nulls {
+    /// `NULL`.
+    Literal,
+    /// A bound parameter (SQLite: the text of the statement then does not
+    /// depend on which values are missing, so one prepared statement serves).
+    Bound,
 }
 
 impl Query for Statement<'_> {
@@ -178,25 +207,8 @@ pub fn upsert(
     rows: &[Vec<Value>],
     stamp: Timestamp,
 ) -> QueryResult<usize> {
-    let stamp_index = shape.stamp.expect("a written dataset has a stamp column");
+    let sql = UpsertSql::new(shape);
     let stamp = Value::Int(stamp.as_micros());
-    let names: Vec<String> = shape.columns.iter().map(|c| quote(c.sql_name())).collect();
-    let head = format!(
-        "INSERT INTO {} ({}) VALUES ",
-        quote(shape.dataset.name()),
-        names.join(", ")
-    );
-    let updates: Vec<String> = names
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != shape.key)
-        .map(|(_, name)| format!("{name} = excluded.{name}"))
-        .collect();
-    let tail = format!(
-        " ON CONFLICT ({}) DO UPDATE SET {}",
-        names[shape.key],
-        updates.join(", ")
-    );
     // In key order: the next row's index entries are near the last one's,
     // so a chunk walks each index once rather than jumping about it.
     let rows = last_of_each_key(rows, |row| &row[shape.key]);
@@ -205,27 +217,188 @@ pub fn upsert(
     // and spares the statement journal a many-row statement keeps. For
     // PostgreSQL, many rows a statement save round trips.
     let sqlite = matches!(conn, DbConnection::Sqlite(_));
-    let per_statement = if sqlite {
-        1
+    let (per_statement, nulls) = if sqlite {
+        (1, Nulls::Bound)
     } else {
-        (UPSERT_PARAMS / names.len()).max(1)
+        ((UPSERT_PARAMS / shape.columns.len()).max(1), Nulls::Literal)
     };
     for chunk in rows.chunks(per_statement) {
-        let mut statement = Statement::new(head.as_str());
+        let mut statement = Statement::new(sql.head.as_str()).sql("VALUES ");
         statement.cacheable = sqlite;
         for (n, row) in chunk.iter().enumerate() {
             statement = statement.sql(if n == 0 { "(" } else { ", (" });
-            for (i, value) in row.iter().enumerate() {
-                if i > 0 {
-                    statement = statement.sql(", ");
-                }
-                statement.push_value(if i == stamp_index { &stamp } else { value }, sqlite);
-            }
+            statement.push_row(shape, row, nulls);
+            statement = statement.sql(", ");
+            statement.push_value(&stamp, nulls);
             statement = statement.sql(")");
         }
-        execute(conn, statement.sql(tail.as_str()))?;
+        execute(conn, statement.sql(sql.tail.as_str()))?;
     }
     Ok(rows.len())
+}
+
+/// Values a one-statement group may hold ([`upsert_stamping`]); larger
+/// groups are written in a transaction.
+pub const STAMPING_VALUES: usize = 50_000;
+
+/// PostgreSQL: upserts every batch (each one dataset's rows, in the shape's
+/// column order) in one statement that also takes the write stamp, and
+/// returns the stamp.
+///
+/// Its first part raises the stamp clock under the clock's lock, as
+/// `db::write_transaction` does, and the rows are stamped with what it
+/// returns. Alone in its transaction (autocommit), it saves the BEGIN and
+/// COMMIT round trips, and the lock is held only while the statement runs
+/// and commits, not across round trips to this process. Each column's
+/// values travel as one array (`unnest`), so the statement's text depends
+/// only on which datasets the group holds, not on how many rows: it is
+/// prepared once per connection, and planned once rather than per group
+/// (planning a many-row VALUES list took as long as running it).
+pub fn upsert_stamping(
+    conn: &mut diesel::PgConnection,
+    now: Timestamp,
+    batches: &[(&Shape, Vec<Vec<Value>>)],
+) -> QueryResult<Timestamp> {
+    #[derive(diesel::QueryableByName)]
+    struct Stamp {
+        #[diesel(sql_type = BigInt)]
+        last_stamp: i64,
+    }
+    // In dataset order: one statement text per set of datasets.
+    let mut batches: Vec<&(&Shape, Vec<Vec<Value>>)> = batches
+        .iter()
+        .filter(|(_, rows)| !rows.is_empty())
+        .collect();
+    batches.sort_by_key(|(shape, _)| shape.dataset.name());
+    let mut statement = PgStatement::default();
+    statement.sql("WITH stamp AS (UPDATE stamp_clock SET last_stamp = GREATEST(last_stamp + 1, ");
+    statement.pieces.push(PgPiece::Int(now.as_micros()));
+    statement.sql(") RETURNING last_stamp)");
+    for (n, (shape, rows)) in batches.into_iter().enumerate() {
+        let sql = UpsertSql::new(shape);
+        let rows = last_of_each_key(rows, |row| &row[shape.key]);
+        statement.sql(&format!(", w{n} AS ("));
+        statement.sql(&sql.head);
+        statement.sql("SELECT u.*, stamp.last_stamp FROM stamp, unnest(");
+        let columns = (0..shape.columns.len()).filter(|&i| Some(i) != shape.stamp);
+        for (position, column) in columns.enumerate() {
+            if position > 0 {
+                statement.sql(", ");
+            }
+            statement.pieces.push(PgPiece::column(shape, &rows, column));
+        }
+        statement.sql(") AS u");
+        statement.sql(&sql.tail);
+        statement.sql(")");
+    }
+    statement.sql(" SELECT last_stamp FROM stamp");
+    let stamp: Stamp = statement.get_result(conn)?;
+    Ok(Timestamp::from_micros(stamp.last_stamp))
+}
+
+/// A PostgreSQL statement whose values are bound as arrays, one per column.
+#[derive(Default)]
+struct PgStatement<'a> {
+    pieces: Vec<PgPiece<'a>>,
+}
+
+enum PgPiece<'a> {
+    Sql(String),
+    Int(i64),
+    Texts(Vec<Option<&'a str>>),
+    Ints(Vec<Option<i64>>),
+    Bools(Vec<Option<bool>>),
+}
+
+impl<'a> PgPiece<'a> {
+    /// Column `column` of every row, as an array of its SQL type.
+    fn column(shape: &Shape, rows: &[&'a Vec<Value>], column: usize) -> Self {
+        let values = rows.iter().map(|row| &row[column]);
+        match shape.columns[column].kind.sql_type() {
+            "BIGINT" => PgPiece::Ints(values.map(Value::as_int).collect()),
+            "BOOLEAN" => PgPiece::Bools(values.map(Value::as_bool).collect()),
+            _ => PgPiece::Texts(values.map(Value::as_text).collect()),
+        }
+    }
+}
+
+impl PgStatement<'_> {
+    fn sql(&mut self, sql: &str) {
+        self.pieces.push(PgPiece::Sql(sql.to_string()));
+    }
+}
+
+impl Query for PgStatement<'_> {
+    type SqlType = Untyped;
+}
+
+impl QueryId for PgStatement<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<diesel::pg::Pg> for PgStatement<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        use diesel::sql_types::Array;
+        for piece in &self.pieces {
+            match piece {
+                PgPiece::Sql(sql) => out.push_sql(sql),
+                PgPiece::Int(v) => out.push_bind_param::<BigInt, i64>(v)?,
+                PgPiece::Texts(v) => {
+                    out.push_bind_param::<Array<Nullable<Text>>, _>(v)?;
+                    out.push_sql("::TEXT[]");
+                }
+                PgPiece::Ints(v) => {
+                    out.push_bind_param::<Array<Nullable<BigInt>>, _>(v)?;
+                    out.push_sql("::BIGINT[]");
+                }
+                PgPiece::Bools(v) => {
+                    out.push_bind_param::<Array<Nullable<Bool>>, _>(v)?;
+                    out.push_sql("::BOOLEAN[]");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for PgStatement<'_> {}
+
+/// An upsert's SQL around its values: `INSERT INTO t (columns…, stamp) ` and
+/// ` ON CONFLICT (key) DO UPDATE SET …`. The stamp column comes last, so
+/// that the values of a row can be followed by its stamp, however it is given.
+struct UpsertSql {
+    head: String,
+    tail: String,
+}
+
+impl UpsertSql {
+    fn new(shape: &Shape) -> Self {
+        let stamp = shape.stamp.expect("a written dataset has a stamp column");
+        let name = |i: usize| quote(shape.columns[i].sql_name());
+        let order: Vec<usize> = (0..shape.columns.len())
+            .filter(|&i| i != stamp)
+            .chain([stamp])
+            .collect();
+        let names: Vec<String> = order.iter().map(|&i| name(i)).collect();
+        let updates: Vec<String> = order
+            .iter()
+            .filter(|&&i| i != shape.key)
+            .map(|&i| format!("{0} = excluded.{0}", name(i)))
+            .collect();
+        UpsertSql {
+            head: format!(
+                "INSERT INTO {} ({}) ",
+                quote(shape.dataset.name()),
+                names.join(", ")
+            ),
+            tail: format!(
+                " ON CONFLICT ({}) DO UPDATE SET {}",
+                name(shape.key),
+                updates.join(", ")
+            ),
+        }
+    }
 }
 
 /// The rows of a batch that a sequence of upserts would leave, the last row

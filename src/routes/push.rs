@@ -92,12 +92,13 @@ pub async fn push(
     // reads the rows again as it writes them, so memory holds the body and
     // a chunk of rows.
     let check = move || {
-        ingest::validate(catalog.shape(dataset), format, &body)?;
+        let rows = ingest::validate(catalog.shape(dataset), format, &body)?;
         Ok::<_, ApiError>(group::Write {
             catalog,
             dataset,
             format,
             body,
+            rows,
             admission: Some(admission),
         })
     };
