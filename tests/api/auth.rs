@@ -12,6 +12,7 @@ on_both_backends!(
     wrong_keys_are_throttled_per_address_and_not_logged_one_by_one,
     a_key_can_be_held_to_addresses_and_x_forwarded_for_is_trusted_only_from_proxies,
     keys_list_shows_each_keys_last_use,
+    a_key_revoked_on_one_instance_is_refused_by_another_within_a_second,
 );
 
 async fn keys_are_checked_for_presence_validity_and_scope(backend: Backend) {
@@ -336,4 +337,43 @@ async fn keys_list_shows_each_keys_last_use(backend: Backend) {
         );
         actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// Keys are checked from memory; every instance reloads them often enough
+/// that a revoked key stops working everywhere within a second.
+async fn a_key_revoked_on_one_instance_is_refused_by_another_within_a_second(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let other = crate::helpers::ServerProcess::start(&app.database_url, &[]).await;
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    let status = |server: String| {
+        let request = app
+            .client
+            .get(format!("{server}/api/users?{query}"))
+            .bearer_auth(&app.read_key)
+            .send();
+        async move { request.await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(app.address.clone()).await, 200);
+    assert_eq!(status(other.address.clone()).await, 200);
+
+    auth::revoke_key(&mut app.conn(), "reader", Timestamp::now()).unwrap();
+    let revoked = std::time::Instant::now();
+    loop {
+        let (here, there) =
+            futures_util::future::join(status(app.address.clone()), status(other.address.clone()))
+                .await;
+        if (here, there) == (401, 401) {
+            break;
+        }
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_secs(1),
+            "still answered ({here}, {there}) {:?} after the key was revoked",
+            revoked.elapsed()
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "revocation reached both instances in {:?}",
+        revoked.elapsed()
+    );
 }

@@ -12,6 +12,7 @@
 //! - `isolation`: writes, one key's stalled pulls and `/health` do not starve one another
 //! - `strict`: empty bodies, repeated columns, unknown parameters, wrong methods, encodings; keys never logged
 //! - `partition`: proptest, consecutive windows partition every dataset's rows
+//! - `group_commit`: writes that arrive together share a transaction and a stamp; a bad one fails alone
 //! - `no_miss`: consecutive pulls miss nothing under concurrent writes, late data, clock skew
 //! - `postgres`: two server processes on one database, a lagging replica, flat memory
 //! - `custom_fields`: custom player fields declared at run time; `/api/schema` agrees with every pull
@@ -24,6 +25,7 @@ mod bad_input;
 mod cli;
 mod custom_fields;
 mod game_sessions;
+mod group_commit;
 mod helpers;
 mod isolation;
 mod migration;

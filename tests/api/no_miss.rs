@@ -21,6 +21,7 @@ on_both_backends!(
     a_pull_waits_for_the_write_in_flight_and_sees_it,
     a_pull_that_cannot_settle_in_time_is_503_not_an_incomplete_window,
     consecutive_pulls_miss_nothing_under_concurrent_writes,
+    consecutive_pulls_miss_nothing_under_many_single_row_writers,
 );
 
 async fn a_window_ending_in_the_next_seconds_is_waited_for_then_served(backend: Backend) {
@@ -299,8 +300,41 @@ async fn consecutive_pulls_miss_nothing_under_concurrent_writes(backend: Backend
     })
     .await;
     let servers = [app.address.clone()];
-    check_no_miss(&servers, &servers, &app.read_key, &app.write_key).await;
+    check_no_miss(&servers, &servers, &app.read_key, &app.write_key, BATCHES).await;
 }
+
+/// The same with writes as platforms send events: forty writers, eight per
+/// dataset, each posting one or two rows at a time, so that the server
+/// writes them in groups that share a transaction and a stamp.
+async fn consecutive_pulls_miss_nothing_under_many_single_row_writers(backend: Backend) {
+    let app = spawn_app_on_system_clock_with(backend, |settings| {
+        settings.streams_per_key = CONSUMER_STREAMS;
+    })
+    .await;
+    let servers = [app.address.clone()];
+    check_no_miss(&servers, &servers, &app.read_key, &app.write_key, EVENTS).await;
+}
+
+/// How the writers of [`check_no_miss`] write.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    /// Writers per dataset, each on its own thread.
+    pub writers: usize,
+    /// Rows per request, at least and at most (exclusive).
+    pub rows: (usize, usize),
+}
+
+/// Batches of hundreds of rows, one writer per dataset.
+pub const BATCHES: Load = Load {
+    writers: 1,
+    rows: (100, 600),
+};
+
+/// One or two rows a request, eight writers per dataset.
+pub const EVENTS: Load = Load {
+    writers: 8,
+    rows: (1, 3),
+};
 
 /// Pulls the consumer of [`check_no_miss`] runs at once with one key: one per
 /// dataset it copies.
@@ -313,18 +347,21 @@ pub async fn check_no_miss(
     pull_from: &[String],
     read_key: &str,
     write_key: &str,
+    load: Load,
 ) {
     const WINDOW: Duration = Duration::from_millis(150);
     const WRITING: Duration = Duration::from_secs(8);
     let stop = Instant::now() + WRITING;
 
-    let writers: Vec<_> = ["users", "transactions", "wallets", "game_actions", "bets"]
-        .into_iter()
-        .enumerate()
-        .map(|(n, dataset)| {
+    let datasets = ["users", "transactions", "wallets", "game_actions", "bets"];
+    let writers: Vec<_> = (0..datasets.len() * load.writers)
+        .map(|n| {
+            let dataset = datasets[n % datasets.len()];
             let targets = write_to.to_vec();
             let key = write_key.to_string();
-            std::thread::spawn(move || write_until(stop, n as u64, dataset, &targets, &key))
+            std::thread::spawn(move || {
+                write_until(stop, n as u64, dataset, load.rows, &targets, &key)
+            })
         })
         .collect();
 
@@ -430,13 +467,14 @@ pub async fn check_no_miss(
     );
 }
 
-/// One writer: batches of rows (ids from a small range, so rows are rewritten
-/// often) until `stop`, to each of `servers` in turn. Game actions arrive up
-/// to 3 s late. Returns rows written.
+/// One writer: requests of `rows` rows (ids from a small range, so rows are
+/// rewritten often) until `stop`, to each of `servers` in turn. Game actions
+/// arrive up to 3 s late. Every write must succeed. Returns rows written.
 fn write_until(
     stop: Instant,
     seed: u64,
     dataset: &'static str,
+    rows: (usize, usize),
     servers: &[String],
     key: &str,
 ) -> usize {
@@ -451,7 +489,7 @@ fn write_until(
     runtime.block_on(async {
         while Instant::now() < stop {
             version += 1;
-            let rows: Vec<Value> = (0..rng.usize(100..600))
+            let rows: Vec<Value> = (0..rng.usize(rows.0..rows.1))
                 .map(|_| {
                     let id = rng.i64(1..400);
                     let mut row = sample_row(dataset, id);
@@ -482,9 +520,9 @@ fn write_until(
                 .send()
                 .await
                 .unwrap();
-            if response.status() == 200 {
-                written += rows.len();
-            }
+            let status = response.status();
+            assert_eq!(status, 200, "{}", response.text().await.unwrap());
+            written += rows.len();
         }
     });
     written

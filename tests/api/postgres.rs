@@ -4,7 +4,7 @@
 use crate::helpers::{
     sample_row, spawn_app_on_system_clock, spawn_app_with, window, Backend, ServerProcess, PRESENT,
 };
-use crate::no_miss::check_no_miss;
+use crate::no_miss::{check_no_miss, BATCHES};
 use crate::pg_cluster;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
@@ -32,7 +32,7 @@ async fn two_processes_on_one_database_miss_nothing() {
     )
     .await;
     let servers = [a.address.clone(), b.address.clone()];
-    check_no_miss(&servers, &servers, &app.read_key, &app.write_key).await;
+    check_no_miss(&servers, &servers, &app.read_key, &app.write_key, BATCHES).await;
 }
 
 /// The peak resident memory of a process, in KiB.
