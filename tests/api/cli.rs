@@ -107,6 +107,26 @@ fn keys_import_and_seed_work_from_the_command_line(backend: Backend) {
     let failed = hourglass(db, &["import", "wallets", bad.to_str().unwrap()]);
     assert!(!failed.status.success());
     assert!(String::from_utf8_lossy(&failed.stderr).contains("row 1: field 'type'"));
+    // A bad row after more good ones than a chunk holds: the chunks already
+    // written are rolled back with it.
+    let late = dir.path().join("late.csv");
+    let mut text = String::from("id,player_id,type,balance,currency,created_at\n");
+    for n in 0..60_000 {
+        text.push_str(&format!("w{n},7,Normal,1,EUR,2020-10-10 07:00:00\n"));
+    }
+    text.push_str("bad,7,Gold,1,EUR,2020-10-10 07:00:00\n");
+    std::fs::write(&late, text).unwrap();
+    let failed = hourglass(db, &["import", "wallets", late.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("row 60001: field 'type'"));
+    let mut conn = hourglass::db::establish(&database).unwrap();
+    let wallets: i64 = diesel::RunQueryDsl::get_result(
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM wallets)",
+        )),
+        &mut conn,
+    )
+    .unwrap();
+    assert_eq!(wallets, 1, "nothing of the failed import is left");
 
     let seeded = hourglass(db, &["seed", "--players", "20", "--days", "1"]);
     assert!(
