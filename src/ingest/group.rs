@@ -121,7 +121,6 @@ impl Committer {
 fn run(jobs: &mpsc::Receiver<Job>, pool: &DbPool, clock: &dyn Clock, waiting: &AtomicUsize) {
     while let Some(group) = next_group(jobs) {
         let writes: Vec<&Write> = group.iter().map(|job| &job.write).collect();
-
         // A bug that panics fails its group, not every later write.
         let results = std::panic::catch_unwind(AssertUnwindSafe(|| commit(pool, clock, &writes)))
             .unwrap_or_else(|_| {
@@ -171,7 +170,8 @@ pub fn commit(
             Err(ApiError::Unavailable(_) | ApiError::Internal(_))
         )
     }) {
-        // Perhaps the connection's fault: it is checked before its next use.
+        // Perhaps the connection's fault: it is pinged as it goes back to
+        // the pool, and replaced if it does not answer.
         db::check_on_return();
     }
     results
