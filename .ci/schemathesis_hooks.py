@@ -14,9 +14,13 @@ FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def _parse(value):
+    """A bound in either of the spec's forms: a timestamp or UNIX seconds."""
     try:
+        if value.replace(".", "", 1).isdigit():
+            seconds = datetime.fromtimestamp(float(value), timezone.utc)
+            return seconds.replace(tzinfo=None)
         return datetime.strptime(value.replace("T", " "), FORMAT)
-    except (AttributeError, ValueError):
+    except (AttributeError, ValueError, OverflowError, OSError):
         return None
 
 

@@ -384,9 +384,7 @@ impl KeyGuard {
         if let Some(address) = address {
             self.refuse_if_throttled(address)?;
         }
-        let key = presented_key(req).ok_or(ApiError::Unauthorized(
-            "send an API key as 'Authorization: Bearer KEY' (or as the password of HTTP Basic); create one with `hourglass keys create`",
-        ))?;
+        let key = presented_key(req).ok_or(ApiError::KeyMissing)?;
         let hash = hash_of(&key);
         let cached = self
             .keys
@@ -411,14 +409,12 @@ impl KeyGuard {
             if let Some(address) = address {
                 self.record_failure(address);
             }
-            return Err(ApiError::Unauthorized(
-                "the API key is unknown or revoked; check `hourglass keys list`",
-            ));
+            return Err(ApiError::KeyUnknown);
         };
         let allowed_here = record.allowed.is_empty()
             || address.is_some_and(|a| record.allowed.iter().any(|net| net.contains(&a)));
         if !allowed_here {
-            return Err(ApiError::Forbidden(format!(
+            return Err(ApiError::AddressNotAllowed(format!(
                 "key '{}' may not be used from this address; `hourglass keys list` shows where it may",
                 record.name
             )));
@@ -428,7 +424,7 @@ impl KeyGuard {
                 Scope::Read => ("pulling", "read"),
                 Scope::Write => ("writing", "write"),
             };
-            return Err(ApiError::Forbidden(format!(
+            return Err(ApiError::ScopeMissing(format!(
                 "this key has scope '{}'; {doing} needs a key with '{needed}' scope",
                 record.scopes
             )));
@@ -485,9 +481,8 @@ impl KeyGuard {
             return Ok(());
         }
         let wait = ((1.0 - tokens) / FAILURE_REFILL_PER_SECOND).ceil() as u64;
-        Err(ApiError::TooManyRequests {
+        Err(ApiError::TooManyWrongKeys {
             retry_after: wait.max(1),
-            detail: "too many requests with a wrong API key from this address; wait, then send a valid key".into(),
         })
     }
 

@@ -1,8 +1,8 @@
 //! The one error type that HTTP handlers return, and how it becomes a response.
 //!
 //! Every error leaves as `application/problem+json` (RFC 9457: type, title,
-//! status, detail, plus a few members that say which parameter, row or field
-//! was wrong). Rules for storage errors, in one place: a pool that cannot hand
+//! status, detail, plus a stable `code` to branch on and a few members that
+//! say which parameter, row or field was wrong); [`PROBLEMS`] lists them all. Rules for storage errors, in one place: a pool that cannot hand
 //! out a connection in time, or a database that is locked or unreachable, is a
 //! 503 with `Retry-After`; anything else is logged with its whole cause chain
 //! and answered with an opaque 500, so internals never reach a client.
@@ -43,67 +43,128 @@ pub enum ApiError {
     },
     #[error("the request body is larger than the limit of {limit} bytes; send smaller batches")]
     PayloadTooLarge { limit: usize },
+    /// No dataset of that name (the message lists those there are).
+    #[error("{0}")]
+    UnknownDataset(String),
     #[error("{0}")]
     NotFound(String),
     /// The path exists, the method does not; `allow` lists those that do,
     /// and `hint` (empty, or starting with "; ") says where to go instead.
     #[error("this path answers {allow} only{hint}")]
     MethodNotAllowed { allow: &'static str, hint: String },
+    #[error("send an API key as 'Authorization: Bearer KEY' (or as the password of HTTP Basic); create one with `hourglass keys create`")]
+    KeyMissing,
+    #[error("the API key is unknown or revoked; check `hourglass keys list`")]
+    KeyUnknown,
     #[error("{0}")]
-    Unauthorized(&'static str),
+    ScopeMissing(String),
+    /// A key held to addresses (`keys create --allow`), used from another.
     #[error("{0}")]
-    Forbidden(String),
-    /// The client runs its share of something already (streams per key).
+    AddressNotAllowed(String),
+    /// The key runs as many pulls as it may already.
     #[error("{detail}")]
-    TooManyRequests { retry_after: u64, detail: String },
+    TooManyStreams { retry_after: u64, detail: String },
+    /// The client's address presented too many wrong keys.
+    #[error(
+        "too many requests with a wrong API key from this address; wait, then send a valid key"
+    )]
+    TooManyWrongKeys { retry_after: u64 },
     /// The window ends too far in this server's future to wait for.
     #[error("{detail}")]
     TooEarly { retry_after: u64, detail: String },
-    /// The database is busy or unreachable; retrying later is the fix.
-    #[error("the database is busy or unavailable; retry in a few seconds")]
-    Unavailable(#[source] Box<dyn StdError + Send + Sync>),
+    /// Writes in flight (or a replica's lag) kept the window from settling
+    /// within the bound; retrying later is the fix.
+    #[error("{0}")]
+    NotSettled(String),
     /// The server holds as much of something as it takes (bodies in
     /// flight); retrying later is the fix.
     #[error("{0}")]
     Busy(String),
+    /// The database is busy or unreachable; retrying later is the fix.
+    #[error("the database is busy or unavailable; retry in a few seconds")]
+    Unavailable(#[source] Box<dyn StdError + Send + Sync>),
     /// Anything else: a bug or an unexpected storage failure.
     #[error("internal error; the cause was logged on the server")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
 }
 
+/// What an error is, for clients: a stable `code` to branch on, its HTTP
+/// status and a title. Every problem+json answer carries them; README and
+/// openapi.yaml list [`PROBLEMS`] (a test checks that they agree).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Problem {
+    pub code: &'static str,
+    pub status: u16,
+    pub title: &'static str,
+}
+
+macro_rules! problems {
+    ($($name:ident = $code:literal, $status:literal, $title:literal;)*) => {
+        $(const $name: Problem = Problem { code: $code, status: $status, title: $title };)*
+        /// Every problem an answer may be, in the order README lists them.
+        pub const PROBLEMS: &[Problem] = &[$($name),*];
+    };
+}
+
+problems! {
+    INVALID_PARAMETER = "invalid_parameter", 400, "Invalid query parameter";
+    UNKNOWN_PARAMETER = "unknown_parameter", 400, "Unknown query parameter";
+    MALFORMED_BODY = "malformed_body", 400, "Malformed request body";
+    KEY_MISSING = "key_missing", 401, "Missing API key";
+    KEY_UNKNOWN = "key_unknown", 401, "Unknown or revoked API key";
+    SCOPE_MISSING = "scope_missing", 403, "API key lacks the scope";
+    ADDRESS_NOT_ALLOWED = "address_not_allowed", 403, "API key not allowed from this address";
+    UNKNOWN_DATASET = "unknown_dataset", 404, "Unknown dataset";
+    NOT_FOUND = "not_found", 404, "Not found";
+    METHOD_NOT_ALLOWED = "method_not_allowed", 405, "Method not allowed";
+    BODY_TOO_LARGE = "body_too_large", 413, "Request body too large";
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "Unsupported media type";
+    INVALID_ROW = "invalid_row", 422, "Invalid row";
+    TOO_EARLY = "too_early", 425, "Window ends in the future";
+    TOO_MANY_STREAMS = "too_many_streams", 429, "Too many pulls for this key";
+    TOO_MANY_WRONG_KEYS = "too_many_wrong_keys", 429, "Too many wrong keys";
+    INTERNAL = "internal", 500, "Internal server error";
+    NOT_SETTLED = "not_settled", 503, "Window not settled in time";
+    BUSY = "busy", 503, "Server busy";
+    UNAVAILABLE = "unavailable", 503, "Database unavailable";
+}
+
 impl ApiError {
-    fn kind(&self) -> (&'static str, &'static str) {
+    pub fn problem(&self) -> Problem {
         match self {
-            ApiError::InvalidParameter { .. } => ("invalid-parameter", "Invalid query parameter"),
-            ApiError::UnknownParameter { .. } => ("unknown-parameter", "Unknown query parameter"),
-            ApiError::MalformedBody(_) => ("malformed-body", "Malformed request body"),
-            ApiError::UnsupportedMediaType(_) => {
-                ("unsupported-media-type", "Unsupported media type")
-            }
-            ApiError::InvalidRow { .. } => ("invalid-row", "Invalid row"),
-            ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Request body too large"),
-            ApiError::NotFound(_) => ("not-found", "Not found"),
-            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
-            ApiError::Unauthorized(_) => ("unauthorized", "Missing or unknown API key"),
-            ApiError::Forbidden(_) => ("forbidden", "API key lacks the scope"),
-            ApiError::TooEarly { .. } => ("too-early", "Window ends in the future"),
-            ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
-            ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
-            ApiError::Busy(_) => ("busy", "Server busy"),
-            ApiError::Internal(_) => ("internal", "Internal server error"),
+            ApiError::InvalidParameter { .. } => INVALID_PARAMETER,
+            ApiError::UnknownParameter { .. } => UNKNOWN_PARAMETER,
+            ApiError::MalformedBody(_) => MALFORMED_BODY,
+            ApiError::UnsupportedMediaType(_) => UNSUPPORTED_MEDIA_TYPE,
+            ApiError::InvalidRow { .. } => INVALID_ROW,
+            ApiError::PayloadTooLarge { .. } => BODY_TOO_LARGE,
+            ApiError::UnknownDataset(_) => UNKNOWN_DATASET,
+            ApiError::NotFound(_) => NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => METHOD_NOT_ALLOWED,
+            ApiError::KeyMissing => KEY_MISSING,
+            ApiError::KeyUnknown => KEY_UNKNOWN,
+            ApiError::ScopeMissing(_) => SCOPE_MISSING,
+            ApiError::AddressNotAllowed(_) => ADDRESS_NOT_ALLOWED,
+            ApiError::TooManyStreams { .. } => TOO_MANY_STREAMS,
+            ApiError::TooManyWrongKeys { .. } => TOO_MANY_WRONG_KEYS,
+            ApiError::TooEarly { .. } => TOO_EARLY,
+            ApiError::NotSettled(_) => NOT_SETTLED,
+            ApiError::Busy(_) => BUSY,
+            ApiError::Unavailable(_) => UNAVAILABLE,
+            ApiError::Internal(_) => INTERNAL,
         }
     }
 
-    /// What a log line may say of a rejected request: the kind of error and
+    /// What a log line may say of a rejected request: the error's code and
     /// the parameter, row or field it names, never the values involved
     /// (they may hold a key sent in the wrong place, or personal data).
     pub fn summary(&self) -> String {
-        let (slug, _) = self.kind();
+        let code = self.problem().code;
         match self {
-            ApiError::InvalidParameter { parameter, .. } => format!("{slug} '{parameter}'"),
-            ApiError::UnknownParameter { name, .. } => format!("{slug} '{name}'"),
-            ApiError::InvalidRow { row, field, .. } => format!("{slug} row {row} field '{field}'"),
-            _ => slug.to_string(),
+            ApiError::InvalidParameter { parameter, .. } => format!("{code} '{parameter}'"),
+            ApiError::UnknownParameter { name, .. } => format!("{code} '{name}'"),
+            ApiError::InvalidRow { row, field, .. } => format!("{code} row {row} field '{field}'"),
+            _ => code.to_string(),
         }
     }
 
@@ -112,6 +173,19 @@ impl ApiError {
     pub fn log_if_server_error(&self) {
         if let ApiError::Unavailable(_) | ApiError::Internal(_) = self {
             log::error!("{}", cause_chain(self));
+        }
+    }
+
+    /// Seconds a client is asked to wait, for errors that pass with time.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::TooEarly { retry_after, .. }
+            | ApiError::TooManyStreams { retry_after, .. }
+            | ApiError::TooManyWrongKeys { retry_after } => Some(*retry_after),
+            ApiError::NotSettled(_) | ApiError::Busy(_) | ApiError::Unavailable(_) => {
+                Some(RETRY_AFTER_SECONDS)
+            }
+            _ => None,
         }
     }
 }
@@ -129,33 +203,17 @@ pub fn cause_chain(error: &dyn StdError) -> String {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::InvalidParameter { .. }
-            | ApiError::UnknownParameter { .. }
-            | ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::InvalidRow { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            // actix's `http` 0.2 has no constant for 425 Too Early (RFC 8470).
-            ApiError::TooEarly { .. } => StatusCode::from_u16(425).expect("a valid status"),
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.problem().status).expect("every problem has a valid status")
     }
 
     fn error_response(&self) -> HttpResponse {
         self.log_if_server_error();
-        let status = self.status_code();
-        let (slug, title) = self.kind();
+        let problem = self.problem();
         let mut body = json!({
-            "type": format!("https://hourglass.invalid/problems/{slug}"),
-            "title": title,
-            "status": status.as_u16(),
+            "type": format!("https://hourglass.invalid/problems/{}", problem.code),
+            "title": problem.title,
+            "status": problem.status,
+            "code": problem.code,
             "detail": self.to_string(),
         });
         match self {
@@ -167,20 +225,16 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        let mut response = HttpResponse::build(status);
+        let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let Some(seconds) = self.retry_after() {
+            response.insert_header((header::RETRY_AFTER, seconds));
+        }
         match self {
-            ApiError::Unavailable(_) | ApiError::Busy(_) => {
-                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
-            }
-            ApiError::TooEarly { retry_after, .. }
-            | ApiError::TooManyRequests { retry_after, .. } => {
-                response.insert_header((header::RETRY_AFTER, *retry_after));
-            }
             ApiError::MethodNotAllowed { allow, .. } => {
                 response.insert_header((header::ALLOW, *allow));
             }
-            ApiError::Unauthorized(_) => {
+            ApiError::KeyMissing | ApiError::KeyUnknown => {
                 // Two challenges: Bearer for machines, Basic so that a browser
                 // asks for the key (as the password) when a person downloads.
                 response.append_header((

@@ -82,7 +82,7 @@ fn only(resource: actix_web::Resource, allow: &'static str) -> actix_web::Resour
 async fn dataset_methods(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let name = req.match_info().get("dataset").unwrap_or_default();
     let dataset = crate::datasets::Dataset::from_name(name)
-        .ok_or_else(|| ApiError::NotFound(format!("no dataset named '{name}'")))?;
+        .ok_or_else(|| ApiError::UnknownDataset(format!("no dataset named '{name}'")))?;
     Err(wrong_method(dataset))
 }
 

@@ -75,7 +75,7 @@ impl StreamLimits {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         let count = running.entry(key.to_string()).or_default();
         if *count >= self.per_key {
-            return Err(ApiError::TooManyRequests {
+            return Err(ApiError::TooManyStreams {
                 retry_after: 1,
                 detail: format!(
                     "this key runs {} pulls at once already, its limit: wait for one to end",

@@ -117,9 +117,9 @@ pub async fn settle(pools: &Pools, to: Timestamp) -> Result<Duration, ApiError> 
             Step::Wait => {}
         }
         if started.elapsed() >= MAX_SETTLE_WAIT {
-            return Err(ApiError::Unavailable(
-                format!("the window ending {to} could not be settled within {MAX_SETTLE_WAIT:?}: writes in flight, or a replica lagging").into(),
-            ));
+            return Err(ApiError::NotSettled(format!(
+                "the window ending {to} could not be settled within {MAX_SETTLE_WAIT:?}: writes in flight, or a replica lagging; retry in a few seconds"
+            )));
         }
         actix_web::rt::time::sleep(Duration::from_millis(1)).await;
     }

@@ -5,6 +5,10 @@
 //! that touch end to end therefore partition time: a row is in exactly one of
 //! two consecutive windows. These types validate the request once, so that
 //! the rest of the code only ever sees a well-formed window.
+//!
+//! Other clients (Playoff's API, analytics tools) send the same window as
+//! `start`/`end`, and in UNIX seconds or ISO 8601 (`2020-10-10T07:00:00Z`):
+//! every form means the same instant, in UTC.
 
 use crate::error::ApiError;
 use crate::timestamp::{Timestamp, TimestampError, EXPECTED_FORMAT};
@@ -22,14 +26,18 @@ impl TimeWindow {
         (from < to).then_some(TimeWindow { from, to })
     }
 
-    /// Reads the `from` and `to` query parameters.
-    pub fn from_params(from: Option<&str>, to: Option<&str>) -> Result<Self, ApiError> {
-        let from = parse_param("from", from)?;
-        let to = parse_param("to", to)?;
+    /// Reads the window's bounds from the query parameters that gave them:
+    /// `from` (or `start`) and `to` (or `end`), each with its value.
+    pub fn from_params(
+        from: Option<(&'static str, &str)>,
+        to: Option<(&'static str, &str)>,
+    ) -> Result<Self, ApiError> {
+        let (from_name, from) = parse_param(("from", "start"), from)?;
+        let (to_name, to) = parse_param(("to", "end"), to)?;
         TimeWindow::new(from, to).ok_or_else(|| ApiError::InvalidParameter {
-            parameter: "to",
+            parameter: to_name,
             reason: format!(
-                "({to}) must be later than 'from' ({from}): the window [from, to) would be empty"
+                "({to}) must be later than '{from_name}' ({from}): the window [from, to) would be empty"
             ),
         })
     }
@@ -47,20 +55,54 @@ impl TimeWindow {
     }
 }
 
-fn parse_param(parameter: &'static str, value: Option<&str>) -> Result<Timestamp, ApiError> {
-    let value = value.ok_or_else(|| ApiError::InvalidParameter {
+/// A bound, by whichever of its two names (`names`) it was sent as.
+fn parse_param(
+    names: (&'static str, &'static str),
+    param: Option<(&'static str, &str)>,
+) -> Result<(&'static str, Timestamp), ApiError> {
+    let (parameter, synonym) = names;
+    let (parameter, value) = param.ok_or_else(|| ApiError::InvalidParameter {
         parameter,
         reason: format!(
-            "is missing: expected {EXPECTED_FORMAT}, e.g. {parameter}=2020-10-10+07:00:00"
+            "is missing (or its synonym '{synonym}'): expected {EXPECTED_FORMAT}, or UNIX seconds, e.g. {parameter}=2020-10-10+07:00:00"
         ),
     })?;
-    Timestamp::parse(value).map_err(|error| ApiError::InvalidParameter {
-        parameter,
-        reason: match error {
-            TimestampError::Garbled => format!("('{value}') {error}, e.g. 2020-10-10+07:00:00"),
-            _ => format!("('{value}') {error}"),
-        },
-    })
+    let parsed = match unix_seconds(value) {
+        Some(seconds) => seconds,
+        None => Timestamp::parse(value),
+    };
+    parsed
+        .map(|at| (parameter, at))
+        .map_err(|error| ApiError::InvalidParameter {
+            parameter,
+            reason: match error {
+                TimestampError::Garbled => format!(
+                    "('{value}') {error}, or UNIX seconds; e.g. 2020-10-10+07:00:00 or 1602313200"
+                ),
+                _ => format!("('{value}') {error}"),
+            },
+        })
+}
+
+/// UNIX seconds, whole or with up to six decimal places (`1602313200`,
+/// `1602313200.25`), if `text` is a number at all: at most 11 digits, up to
+/// the year 5138.
+fn unix_seconds(text: &str) -> Option<Result<Timestamp, TimestampError>> {
+    let text = text.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    if fraction.len() > 6 {
+        return Some(Err(TimestampError::Garbled));
+    }
+    // At most 11 digits (until the year 5138), as openapi.yaml says.
+    let Some(seconds) = whole.parse::<i64>().ok().filter(|_| whole.len() <= 11) else {
+        return Some(Err(TimestampError::OutOfRange));
+    };
+    let micros = format!("{fraction:0<6}").parse::<i64>().unwrap_or(0);
+    Some(Ok(Timestamp::from_micros(seconds * 1_000_000 + micros)))
 }
 
 /// How the rows of a window are written.
@@ -136,7 +178,11 @@ mod tests {
 
     #[test]
     fn bad_parameters_name_themselves() {
-        let message = |from, to| TimeWindow::from_params(from, to).unwrap_err().to_string();
+        let message = |from: Option<&str>, to: Option<&str>| {
+            TimeWindow::from_params(from.map(|v| ("from", v)), to.map(|v| ("to", v)))
+                .unwrap_err()
+                .to_string()
+        };
         assert!(message(None, Some("2020-10-10 08:00:00"))
             .starts_with("query parameter 'from' is missing"));
         assert!(message(Some("2020-10-10 08:00:00"), Some("noon"))
@@ -150,6 +196,38 @@ mod tests {
             message(Some("2020-10-10 08:00:00"), Some("2020-10-10 08:00:00"))
                 .contains("must be later than 'from'")
         );
+        let end =
+            TimeWindow::from_params(Some(("start", "1602313200")), Some(("end", "1602313200")))
+                .unwrap_err()
+                .to_string();
+        assert!(end.starts_with("query parameter 'end' "), "{end}");
+        assert!(end.contains("later than 'start'"), "{end}");
+    }
+
+    #[test]
+    fn unix_seconds_and_iso_8601_mean_the_same_instant() {
+        let at = |text| {
+            TimeWindow::from_params(Some(("start", text)), Some(("end", "99999999999")))
+                .unwrap()
+                .from()
+        };
+        let seven = ts("2020-10-10 07:00:00");
+        assert_eq!(at("1602313200"), seven);
+        assert_eq!(at("2020-10-10T07:00:00Z"), seven);
+        assert_eq!(at("2020-10-10 07:00:00"), seven);
+        assert_eq!(at("1602313200.25"), ts("2020-10-10 07:00:00.25"));
+        assert_eq!(at("1602313200.000001"), ts("2020-10-10 07:00:00.000001"));
+        assert_eq!(at("0"), Timestamp::from_micros(0));
+        let refused = |text| {
+            TimeWindow::from_params(Some(("start", text)), Some(("end", "99999999999")))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refused("1602313200.1234567").contains("is not a timestamp"));
+        assert!(refused("100000000000").contains("out of the supported range"));
+        assert!(refused("-5").contains("is not a timestamp"));
+        assert!(refused("1e9").contains("is not a timestamp"));
+        assert!(refused(".5").contains("is not a timestamp"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
 //! `GET /api/{dataset}?from=…&to=…[&format=csv|json|ndjson][&download=1]`
+//! (`start`/`end` are synonyms of `from`/`to`; see `window.rs`).
 
 use crate::auth::Scope;
 use crate::datasets::Dataset;
@@ -16,10 +17,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 /// signature, are allowed by name with `--allow-param`.
 #[derive(Debug, Default)]
 struct PullParams {
-    from: Option<String>,
-    to: Option<String>,
-    format: Option<String>,
-    download: Option<String>,
+    /// `from` or its synonym `start`, with the name it came as.
+    from: Option<(&'static str, String)>,
+    /// `to` or its synonym `end`.
+    to: Option<(&'static str, String)>,
+    format: Option<(&'static str, String)>,
+    download: Option<(&'static str, String)>,
 }
 
 impl PullParams {
@@ -33,13 +36,15 @@ impl PullParams {
         for (name, value) in pairs {
             let (parameter, slot) = match name.as_str() {
                 "from" => ("from", &mut params.from),
+                "start" => ("start", &mut params.from),
                 "to" => ("to", &mut params.to),
+                "end" => ("end", &mut params.to),
                 "format" => ("format", &mut params.format),
                 "download" => ("download", &mut params.download),
                 _ if extra.contains(&name) => continue,
                 _ => {
                     let hint = format!(
-                        "a pull takes from, to, format and download{}",
+                        "a pull takes from (or start), to (or end), format and download{}",
                         if extra.is_empty() {
                             " (an operator can allow more with --allow-param)".to_string()
                         } else {
@@ -49,15 +54,24 @@ impl PullParams {
                     return Err(ApiError::UnknownParameter { name, hint });
                 }
             };
-            if slot.replace(value).is_some() {
+            if let Some((first, _)) = slot.replace((parameter, value)) {
                 return Err(ApiError::InvalidParameter {
                     parameter,
-                    reason: "is given more than once".into(),
+                    reason: if first == parameter {
+                        "is given more than once".into()
+                    } else {
+                        format!("and '{first}' name the same bound: give one of them")
+                    },
                 });
             }
         }
         Ok(params)
     }
+}
+
+/// A parameter as given: the name it came as, and its value.
+fn given<'a>(param: &'a Option<(&'static str, String)>) -> Option<(&'static str, &'a str)> {
+    param.as_ref().map(|(name, value)| (*name, value.as_str()))
 }
 
 pub async fn pull(
@@ -71,20 +85,20 @@ pub async fn pull(
         Some(dataset) if dataset.is_pullable() => dataset,
         Some(dataset) => return Err(super::wrong_method(dataset)),
         None => {
-            return Err(ApiError::NotFound(format!(
+            return Err(ApiError::UnknownDataset(format!(
                 "no dataset named '{name}'; pull one of: {}",
                 Dataset::names_where(Dataset::is_pullable)
             )))
         }
     };
     let params = PullParams::parse(req.query_string(), &state.extra_params)?;
-    let window = TimeWindow::from_params(params.from.as_deref(), params.to.as_deref())?;
+    let window = TimeWindow::from_params(given(&params.from), given(&params.to))?;
     let accept = req
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
-    let format = Format::negotiate(params.format.as_deref(), accept)?;
-    let download = match params.download.as_deref() {
+    let format = Format::negotiate(given(&params.format).map(|(_, v)| v), accept)?;
+    let download = match given(&params.download).map(|(_, v)| v) {
         None | Some("0") | Some("false") => false,
         Some("1") | Some("true") => true,
         Some(other) => {

@@ -32,7 +32,7 @@ pub async fn push(
         Some(dataset) if dataset.is_pushable() => dataset,
         Some(dataset) => return Err(super::wrong_method(dataset)),
         None => {
-            return Err(ApiError::NotFound(format!(
+            return Err(ApiError::UnknownDataset(format!(
                 "no dataset named '{name}'; write one of: {}",
                 Dataset::names_where(Dataset::is_pushable)
             )))

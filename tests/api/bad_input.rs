@@ -13,6 +13,8 @@ on_both_backends!(
     unreadable_bodies_are_400_and_unknown_media_types_415,
     oversized_bodies_are_413,
     every_body_format_writes_the_same_rows,
+    windows_come_as_from_and_to_or_start_and_end_in_timestamps_or_unix_seconds,
+    each_kind_of_rejection_carries_its_code,
 );
 
 async fn problem(response: reqwest::Response) -> (u16, Value) {
@@ -27,7 +29,150 @@ async fn problem(response: reqwest::Response) -> (u16, Value) {
         body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(),
         "{body}"
     );
+    // Every answer carries a listed code, of its status, named in its type.
+    let code = body["code"].as_str().unwrap_or_default();
+    let listed = hourglass::error::PROBLEMS
+        .iter()
+        .find(|p| p.code == code)
+        .unwrap_or_else(|| panic!("no listed code: {body}"));
+    assert_eq!(listed.status, status, "{body}");
+    assert!(body["type"].as_str().unwrap().ends_with(code), "{body}");
     (status, body)
+}
+
+async fn windows_come_as_from_and_to_or_start_and_end_in_timestamps_or_unix_seconds(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    app.push_at(
+        "2020-10-10 07:30:00",
+        "users",
+        json!([sample_row("users", "u1")]),
+    )
+    .await;
+    let canonical = app
+        .pull_text("users", "from=2020-10-10+07:00:00&to=2020-10-10+08:00:00")
+        .await;
+    assert_eq!(canonical.lines().count(), 2, "{canonical}");
+    for query in [
+        "start=2020-10-10+07:00:00&end=2020-10-10+08:00:00",
+        "start=2020-10-10T07:00:00Z&end=2020-10-10T08:00:00Z",
+        "from=1602313200&to=1602316800",
+        "start=1602313200.000000&end=1602316799.999999",
+        "start=1602313200&to=2020-10-10T08:00:00Z",
+    ] {
+        assert_eq!(app.pull_text("users", query).await, canonical, "{query}");
+    }
+    // The window is still half-open: 07:30 is outside [07:00, 07:30).
+    let before = app
+        .pull_text("users", "start=1602313200&end=1602315000")
+        .await;
+    assert_eq!(before.lines().count(), 1, "{before}");
+    for (query, parameter, says) in [
+        (
+            "from=1602313200&start=1602313200&to=1602316800",
+            "start",
+            "'from' name the same bound",
+        ),
+        (
+            "start=1602313200&to=1602316800&end=1602316800",
+            "end",
+            "'to' name the same bound",
+        ),
+        ("start=1602313200&end=8am", "end", "UNIX seconds"),
+        (
+            "start=1602316800&end=1602313200",
+            "end",
+            "later than 'start'",
+        ),
+        ("end=1602316800", "from", "or its synonym 'start'"),
+        (
+            "start=1602313200.1234567&end=1602316800",
+            "start",
+            "not a timestamp",
+        ),
+    ] {
+        let (status, body) = problem(app.pull("users", query).await).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["code"], "invalid_parameter", "{query}: {body}");
+        assert_eq!(body["parameter"], parameter, "{query}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains(says),
+            "{query}: {body}"
+        );
+    }
+}
+
+async fn each_kind_of_rejection_carries_its_code(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    let url = |path: &str| format!("{}{path}", app.address);
+    let get = |path: &str, key: Option<&str>| {
+        let request = app.client.get(url(path));
+        match key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        }
+        .send()
+    };
+    let code = |response: reqwest::Response| async {
+        let (_, body) = problem(response).await;
+        body["code"].as_str().unwrap().to_string()
+    };
+    let users = format!("/api/users?{query}");
+    let cases = [
+        (get(&users, None).await.unwrap(), "key_missing"),
+        (get(&users, Some("hg_wrong")).await.unwrap(), "key_unknown"),
+        (
+            app.client
+                .post(url("/api/users"))
+                .bearer_auth(&app.read_key)
+                .json(&json!([sample_row("users", "u1")]))
+                .send()
+                .await
+                .unwrap(),
+            "scope_missing",
+        ),
+        (app.pull("players", &query).await, "unknown_dataset"),
+        (
+            get("/nowhere", Some(&app.read_key)).await.unwrap(),
+            "not_found",
+        ),
+        (app.pull("game_actions", &query).await, "method_not_allowed"),
+        (
+            app.pull("users", "from=noon&to=1602316800").await,
+            "invalid_parameter",
+        ),
+        (
+            app.pull("users", &format!("{query}&limit=5")).await,
+            "unknown_parameter",
+        ),
+        (
+            app.pull("users", "from=2020-10-10+07:00:00&to=2020-10-12+00:00:00")
+                .await,
+            "too_early",
+        ),
+        (
+            app.push("users", "application/json", "[{").await,
+            "malformed_body",
+        ),
+        (
+            app.push("users", "application/xml", "<users/>").await,
+            "unsupported_media_type",
+        ),
+        (
+            app.push(
+                "users",
+                "application/json",
+                json!([{"id": "u1", "birth_date": "yesterday"}]).to_string(),
+            )
+            .await,
+            "invalid_row",
+        ),
+    ];
+    for (response, wanted) in cases {
+        assert_eq!(code(response).await, wanted);
+    }
 }
 
 async fn bad_windows_are_400s_that_name_the_parameter(backend: Backend) {

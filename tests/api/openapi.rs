@@ -395,3 +395,42 @@ async fn the_spec_the_route_table_and_the_server_agree() {
         }
     }
 }
+
+/// Every error code the server answers with is listed, with its status, in
+/// openapi.yaml's `Problem` schema and in README's table, and nothing else is.
+#[test]
+fn every_error_code_is_listed_in_openapi_yaml_and_the_readme() {
+    use hourglass::error::PROBLEMS;
+    let codes: Vec<&str> = PROBLEMS.iter().map(|p| p.code).collect();
+    let spec = include_str!("../../openapi.yaml");
+    let problem = &spec[spec.find("\n    Problem:\n").unwrap()..];
+    let code = &problem[problem.find("\n        code:\n").unwrap()..];
+    let listed: Vec<&str> = code
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("enum: ["))
+        .and_then(|list| list.strip_suffix(']'))
+        .unwrap()
+        .split(", ")
+        .collect();
+    assert_eq!(listed, codes, "openapi.yaml's Problem.code enum");
+    let readme = include_str!("../../README.md");
+    let errors = &readme[readme.find("\n## Errors\n").unwrap() + 1..];
+    let errors = &errors[..errors.find("\n## ").unwrap_or(errors.len())];
+    let rows: Vec<(String, u16)> = errors
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let code = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            let status = cells.get(2)?.parse().ok()?;
+            Some((code.to_string(), status))
+        })
+        .collect();
+    let wanted: Vec<(String, u16)> = PROBLEMS
+        .iter()
+        .map(|p| (p.code.to_string(), p.status))
+        .collect();
+    assert_eq!(
+        rows, wanted,
+        "README's error table (code, status), in order"
+    );
+}
