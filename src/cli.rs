@@ -1,9 +1,10 @@
-//! The command line: `hourglass serve | migrate | import | fields | keys | seed`.
+//! The command line: `hourglass serve | migrate | import | delete | fields | keys | seed`.
 //!
 //! One module and one clap `Args` struct per subcommand; each module's `run`
 //! does the work on plain settings. Errors end the process with their cause
 //! chain on one line and a non-zero exit.
 
+mod delete;
 mod fields;
 mod import;
 mod keys;
@@ -45,6 +46,8 @@ pub enum Command {
     Migrate(migrate::Args),
     /// Write a CSV, JSON or NDJSON file (by extension) into a dataset, atomically.
     Import(import::Args),
+    /// Delete the rows a CSV, JSON or NDJSON file names by key, atomically.
+    Delete(delete::Args),
     /// Declare, list and retire custom player fields.
     Fields(fields::Args),
     /// Manage API keys.
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(settings, args),
         Command::Migrate(args) => migrate::run(settings, args),
         Command::Import(args) => import::run(settings, args),
+        Command::Delete(args) => delete::run(settings, args),
         Command::Fields(args) => fields::run(settings, args),
         Command::Keys(args) => keys::run(settings, args),
         Command::Seed(args) => seed::run(settings, args),

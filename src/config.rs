@@ -34,6 +34,9 @@ pub struct Settings {
     pub max_uploads: usize,
     /// Bytes of write bodies held at once, at most.
     pub max_upload_bytes: usize,
+    /// How long deletion records are kept; a pull of `deletions` reaching
+    /// back further is refused (the consumer must resync in full).
+    pub deletions_retention: Duration,
 }
 
 impl Settings {
@@ -48,6 +51,7 @@ impl Settings {
     pub const DEFAULT_SEND_TIMEOUT_SECS: u64 = 30;
     pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
     pub const DEFAULT_WRONG_KEY_BURST: u32 = 10;
+    pub const DEFAULT_DELETIONS_RETENTION_DAYS: u64 = 90;
 
     /// A read transaction idle for longer than the send timeout allows is
     /// ended by PostgreSQL: a backstop, should a producer ever fail to stop.
@@ -90,6 +94,9 @@ impl Settings {
             wrong_key_burst: Self::DEFAULT_WRONG_KEY_BURST,
             max_uploads: Self::DEFAULT_MAX_UPLOADS,
             max_upload_bytes: Self::default_max_upload_bytes(Self::DEFAULT_MAX_BODY_BYTES),
+            deletions_retention: Duration::from_secs(
+                Self::DEFAULT_DELETIONS_RETENTION_DAYS * 24 * 3600,
+            ),
         }
     }
 }

@@ -47,6 +47,8 @@ pub enum Role {
     WriteOnly { pulled_as: &'static str },
     /// Pulled only, computed from another dataset by its own query.
     Computed { written_as: &'static str },
+    /// Pulled only, written by hourglass itself: the `deletions` feed.
+    Feed,
 }
 
 /// One dataset: its name (in URLs and as its table's name), key, stamp
@@ -107,9 +109,15 @@ impl Dataset {
         !matches!(self.0.role, Role::WriteOnly { .. })
     }
 
-    /// Can be written with `POST` (game sessions are computed from actions).
+    /// Can be written with `POST` (game sessions are computed from actions;
+    /// deletions are recorded by hourglass).
     pub fn is_pushable(self) -> bool {
-        !matches!(self.0.role, Role::Computed { .. })
+        !matches!(self.0.role, Role::Computed { .. } | Role::Feed)
+    }
+
+    /// Rows can be deleted by key: the datasets that are written.
+    pub fn is_deletable(self) -> bool {
+        self.is_pushable()
     }
 
     /// Names of the datasets for which `pred` holds, for error hints.

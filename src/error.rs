@@ -48,6 +48,12 @@ pub enum ApiError {
     UnknownDataset(String),
     #[error("{0}")]
     NotFound(String),
+    /// No row with that key (a delete).
+    #[error("{0}")]
+    RowNotFound(String),
+    /// The window reaches back past what the deletions feed keeps.
+    #[error("{0}")]
+    DeletionsPurged(String),
     /// The path exists, the method does not; `allow` lists those that do,
     /// and `hint` (empty, or starting with "; ") says where to go instead.
     #[error("this path answers {allow} only{hint}")]
@@ -116,7 +122,9 @@ problems! {
     ADDRESS_NOT_ALLOWED = "address_not_allowed", 403, "API key not allowed from this address";
     UNKNOWN_DATASET = "unknown_dataset", 404, "Unknown dataset";
     NOT_FOUND = "not_found", 404, "Not found";
+    ROW_NOT_FOUND = "row_not_found", 404, "No such row";
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "Method not allowed";
+    DELETIONS_PURGED = "deletions_purged", 410, "Deletions purged";
     BODY_TOO_LARGE = "body_too_large", 413, "Request body too large";
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "Unsupported media type";
     INVALID_ROW = "invalid_row", 422, "Invalid row";
@@ -140,6 +148,8 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => BODY_TOO_LARGE,
             ApiError::UnknownDataset(_) => UNKNOWN_DATASET,
             ApiError::NotFound(_) => NOT_FOUND,
+            ApiError::RowNotFound(_) => ROW_NOT_FOUND,
+            ApiError::DeletionsPurged(_) => DELETIONS_PURGED,
             ApiError::MethodNotAllowed { .. } => METHOD_NOT_ALLOWED,
             ApiError::KeyMissing => KEY_MISSING,
             ApiError::KeyUnknown => KEY_UNKNOWN,

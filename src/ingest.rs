@@ -11,6 +11,7 @@
 //! memory. Bodies in flight share an [`UploadBudget`]. `hourglass import`
 //! parses its file once, inside its transaction ([`ingest`]).
 
+pub mod delete;
 pub mod fields;
 pub mod group;
 
@@ -86,7 +87,7 @@ pub struct Written {
     pub stamp: Option<Timestamp>,
 }
 
-fn serialize_stamp<S: serde::Serializer>(
+pub(crate) fn serialize_stamp<S: serde::Serializer>(
     stamp: &Option<Timestamp>,
     s: S,
 ) -> Result<S::Ok, S::Error> {

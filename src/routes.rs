@@ -7,6 +7,8 @@
 //! | GET    | `/api/schema`     | [`schema::schema`] | read  |
 //! | GET    | `/api/{dataset}`  | [`pull::pull`] | read      |
 //! | POST   | `/api/{dataset}`  | [`push::push`] | write     |
+//! | DELETE | `/api/{dataset}/{id}` | [`delete::delete_one`] | write |
+//! | POST   | `/api/{dataset}/deletions` | [`delete::delete_batch`] | write |
 //!
 //! A known path asked with another method is a 405 with `Allow`; anything
 //! else is a problem+json 404.
@@ -17,6 +19,7 @@
 //! involved. Other paths get the access log (startup.rs), which leaves query
 //! strings out.
 
+mod delete;
 mod health;
 mod pull;
 mod push;
@@ -59,6 +62,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 })
                 .service(only(web::resource("/schema"), "GET").route(web::get().to(schema::schema)))
                 .service(
+                    only(web::resource("/{dataset}/deletions"), "POST")
+                        .route(web::post().to(delete::delete_batch)),
+                )
+                .service(
+                    only(web::resource("/{dataset}/{id:.*}"), "DELETE")
+                        .route(web::delete().to(delete::delete_one)),
+                )
+                .service(
                     web::resource("/{dataset}")
                         .route(web::get().to(pull::pull))
                         .route(web::post().to(push::push))
@@ -100,6 +111,10 @@ pub(crate) fn wrong_method(dataset: crate::datasets::Dataset) -> ApiError {
         Role::Computed { written_as } => (
             "GET",
             format!("; {name} are computed: write them as POST /api/{written_as}"),
+        ),
+        Role::Feed => (
+            "GET",
+            format!("; {name} are recorded by DELETE /api/<dataset>/<id> and POST /api/<dataset>/deletions"),
         ),
     };
     ApiError::MethodNotAllowed { allow, hint }

@@ -32,6 +32,8 @@ pub struct AppState {
     pub keys: crate::auth::KeyGuard,
     /// Writes, a group per transaction.
     pub writes: crate::ingest::group::Committer,
+    /// How long deletion records are kept.
+    pub deletions_retention: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +55,9 @@ pub enum StartupError {
 
 /// How often a server looks for custom fields declared or retired since.
 const CATALOG_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How often a server forgets deletion records past their retention.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -111,6 +116,7 @@ impl Application {
         let state = web::Data::new(AppState {
             keys,
             writes,
+            deletions_retention: settings.deletions_retention,
             pools,
             catalog,
             clock,
@@ -189,9 +195,21 @@ impl Application {
             crate::auth::KEY_REFRESH,
             move || state.keys.reload().map(|()| None),
         ));
+        let state = self.state.clone();
+        let purge =
+            actix_web::rt::spawn(keep_fresh("deletions to purge", PURGE_EVERY, move || {
+                let before = crate::timestamp::Timestamp::from_micros(
+                    state.clock.now().as_micros() - state.deletions_retention.as_micros() as i64,
+                );
+                let purged = crate::ingest::delete::purge(&mut *state.pools.write.get()?, before)?;
+                Ok::<_, crate::error::ApiError>(
+                    (purged > 0).then_some("purged deletion records past the retention period"),
+                )
+            }));
         let served = self.server.await;
         catalog.abort();
         keys.abort();
+        purge.abort();
         served
     }
 }

@@ -58,6 +58,10 @@ pub struct Args {
     /// finish; pulls still streaming then are cut (and logged as such).
     #[arg(long, default_value_t = Settings::DEFAULT_SHUTDOWN_GRACE_SECS, value_name = "SECONDS")]
     shutdown_grace: u64,
+    /// Days deletion records are kept. A pull of deletions reaching back
+    /// further gets 410: the consumer must resync in full.
+    #[arg(long, default_value_t = Settings::DEFAULT_DELETIONS_RETENTION_DAYS, value_name = "DAYS")]
+    deletions_retention_days: u64,
     /// PostgreSQL: the longest a pull's query may run per fetch, in seconds.
     #[arg(long, default_value_t = Settings::DEFAULT_STATEMENT_TIMEOUT_SECS)]
     statement_timeout: u64,
@@ -74,6 +78,8 @@ pub fn run(mut settings: Settings, args: Args) -> CliResult {
     settings.trusted_proxies = args.trust_proxies;
     settings.wrong_key_burst = args.wrong_key_burst;
     settings.max_uploads = args.max_uploads;
+    settings.deletions_retention =
+        std::time::Duration::from_secs(args.deletions_retention_days * 24 * 3600);
     settings.max_upload_bytes = args
         .max_upload_bytes
         .unwrap_or_else(|| Settings::default_max_upload_bytes(args.max_body_bytes));

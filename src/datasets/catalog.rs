@@ -50,7 +50,7 @@ impl Shape {
             stamp,
             window_sql: None,
         };
-        if let (Role::Stored, Some(stamp)) = (def.role, stamp) {
+        if let (Role::Stored | Role::Feed, Some(stamp)) = (def.role, stamp) {
             shape.window_sql = Some(sql::window_sql(&shape, shape.columns[stamp].sql_name()));
         }
         shape

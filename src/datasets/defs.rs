@@ -266,6 +266,19 @@ pub static DATASETS: &[DatasetDef] = &[
             col("updated_at", Time, STAMP),
         ],
     },
+    DatasetDef {
+        name: "deletions",
+        doc: "Rows deleted from the other datasets, and when: apply them to your copy. A game session left without actions is listed as game_sessions.",
+        key: "id",
+        stamp: Some("deleted_at"),
+        role: Role::Feed,
+        custom_fields: false,
+        columns: &[
+            col("dataset", Text, "the dataset the row was deleted from").required(),
+            col("id", Id, "the deleted row's key (a contact's player_id, a session's session_id)").required(),
+            col("deleted_at", Time, "when it was deleted; stamped by hourglass"),
+        ],
+    },
 ];
 
 #[cfg(test)]
@@ -295,7 +308,7 @@ mod tests {
                 assert_eq!(twins, 1, "{}.{} is listed twice", def.name, c.name);
             }
             match def.role {
-                Role::Stored => assert!(def.stamp.is_some(), "{}", def.name),
+                Role::Stored | Role::Feed => assert!(def.stamp.is_some(), "{}", def.name),
                 Role::WriteOnly { pulled_as } => {
                     assert!(Dataset::named(pulled_as).is_pullable())
                 }

@@ -66,6 +66,24 @@ impl<'a> Statement<'a> {
         self
     }
 
+    pub fn bind_text(mut self, value: &'a str) -> Self {
+        self.pieces.push(Piece::Text(value));
+        self
+    }
+
+    /// A value, bound (a NULL written as `NULL`).
+    pub fn value(mut self, value: &'a Value) -> Self {
+        self.push_value(value, Nulls::Literal);
+        self
+    }
+
+    /// Not to be kept prepared: its text varies with its data (a list of
+    /// values of any length), and would fill the statement cache.
+    pub fn uncached(mut self) -> Self {
+        self.cacheable = false;
+        self
+    }
+
     fn push_value(&mut self, value: &'a Value, nulls: Nulls) {
         self.pieces.push(match value {
             Value::Null => match nulls {
@@ -183,7 +201,16 @@ pub(super) fn window_sql(shape: &Shape, stamp: &str) -> [String; 3] {
             quote(shape.dataset.name())
         ),
         format!(" AND {stamp} < "),
-        format!(" ORDER BY {stamp}, {key}"),
+        format!(
+            " ORDER BY {stamp}, {key}{}",
+            // A deletion is keyed by its dataset and id: two datasets may
+            // delete one id under one stamp.
+            if matches!(shape.dataset.def().role, super::Role::Feed) {
+                ", \"dataset\""
+            } else {
+                ""
+            }
+        ),
     ]
 }
 

@@ -97,6 +97,18 @@ pub async fn pull(
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
+    // The deletions feed keeps its records for a while only: a window that
+    // reaches back past that would miss some, silently.
+    if dataset.def().role == crate::datasets::Role::Feed {
+        let horizon = state.clock.now().as_micros() - state.deletions_retention.as_micros() as i64;
+        if window.from().as_micros() < horizon {
+            let days = state.deletions_retention.as_secs() / 86_400;
+            return Err(ApiError::DeletionsPurged(format!(
+                "deletions are kept {days} days and this window starts before that: \
+                 resync every dataset in full, then pull deletions from the time the resync began"
+            )));
+        }
+    }
     let format = Format::negotiate(given(&params.format).map(|(_, v)| v), accept)?;
     let download = match given(&params.download).map(|(_, v)| v) {
         None | Some("0") | Some("false") => false,

@@ -39,54 +39,13 @@ pub async fn push(
         }
     };
 
-    // Read the body up to the limit, refusing early when Content-Length
-    // already says it is too large. A compressed body is decoded as it comes
-    // in, and the limit applies to what it decodes to.
-    let limit = state.max_body_bytes;
-    let too_large = ApiError::PayloadTooLarge { limit };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limit) {
-        return Err(too_large);
-    }
-    let mut chunks: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = if compressed(&req)?
-    {
-        Box::pin(Decompress::from_headers(
-            payload.into_inner(),
-            req.headers(),
-        ))
-    } else {
-        Box::pin(payload.into_inner())
-    };
-    // Bodies in flight share one budget, in count and in bytes: past it a
-    // write gets 503 and retries later, and the server never runs out of
-    // memory however many large batches arrive at once.
-    let mut admission = state.uploads.admit()?;
-    let capacity = declared.unwrap_or(0).min(limit);
-    admission.reserve(capacity)?;
-    let mut body = web::BytesMut::with_capacity(capacity);
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|error| {
-            ApiError::MalformedBody(format!("cannot read the request body: {error}"))
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large);
-        }
-        admission.reserve((body.len() + chunk.len()).saturating_sub(admission.reserved()))?;
-        body.extend_from_slice(&chunk);
-    }
-
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let format = BodyFormat::from_content_type(content_type, &body)?;
+    let Body {
+        bytes: body,
+        format,
+        admission,
+    } = read_body(&req, payload, &state, state.max_body_bytes).await?;
     let bytes = body.len();
     let catalog = state.catalog.current();
-    let body = body.freeze();
     // Every row is read and checked before the write is queued, so that a
     // bad row is this request's 422 and never its group's. The committer
     // reads the rows again as it writes them, so memory holds the body and
@@ -118,6 +77,70 @@ pub async fn push(
         started.elapsed().as_millis()
     );
     Ok(HttpResponse::Ok().json(written))
+}
+
+/// A write's body, read whole, with its format and its place in the upload
+/// budget.
+pub(super) struct Body {
+    pub bytes: Bytes,
+    pub format: BodyFormat,
+    pub admission: ingest::Admission,
+}
+
+/// Reads a write's body up to `limit` bytes, refusing early when
+/// Content-Length already says it is too large. A compressed body is decoded
+/// as it comes in, and the limit applies to what it decodes to.
+pub(super) async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    limit: usize,
+) -> Result<Body, ApiError> {
+    let too_large = ApiError::PayloadTooLarge { limit };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large);
+    }
+    let mut chunks: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = if compressed(req)? {
+        Box::pin(Decompress::from_headers(
+            payload.into_inner(),
+            req.headers(),
+        ))
+    } else {
+        Box::pin(payload.into_inner())
+    };
+    // Bodies in flight share one budget, in count and in bytes: past it a
+    // write gets 503 and retries later, and the server never runs out of
+    // memory however many large batches arrive at once.
+    let mut admission = state.uploads.admit()?;
+    let capacity = declared.unwrap_or(0).min(limit);
+    admission.reserve(capacity)?;
+    let mut body = web::BytesMut::with_capacity(capacity);
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|error| {
+            ApiError::MalformedBody(format!("cannot read the request body: {error}"))
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large);
+        }
+        admission.reserve((body.len() + chunk.len()).saturating_sub(admission.reserved()))?;
+        body.extend_from_slice(&chunk);
+    }
+
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let format = BodyFormat::from_content_type(content_type, &body)?;
+    Ok(Body {
+        bytes: body.freeze(),
+        format,
+        admission,
+    })
 }
 
 /// Whether the body is compressed (`Content-Encoding: gzip` or `deflate`);

@@ -1,4 +1,4 @@
-//! The `hourglass` binary: migrate, keys, import, seed.
+//! The `hourglass` binary: migrate, keys, import, delete, seed.
 
 use crate::helpers::{new_database, Backend};
 use std::process::Command;
@@ -127,6 +127,20 @@ fn keys_import_and_seed_work_from_the_command_line(backend: Backend) {
     )
     .unwrap();
     assert_eq!(wallets, 1, "nothing of the failed import is left");
+
+    // `delete` takes the keys in a file, as POST /api/<dataset>/deletions does.
+    let keys = dir.path().join("gone.csv");
+    std::fs::write(&keys, "id\n1\nnever-written\n").unwrap();
+    let deleted = ok(hourglass(
+        db,
+        &["delete", "wallets", keys.to_str().unwrap()],
+    ));
+    assert!(
+        deleted.contains("1 row(s) deleted from wallets, 1 not found"),
+        "{deleted}"
+    );
+    let failed = hourglass(db, &["delete", "game_sessions", keys.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("unknown dataset"));
 
     let seeded = hourglass(db, &["seed", "--players", "20", "--days", "1"]);
     assert!(
