@@ -29,7 +29,7 @@ key=$("$bin" --database "$work/st.db" keys create --name schemathesis --scope re
 "$bin" --database "$work/st.db" serve --bind "127.0.0.1:$PORT" --wrong-key-burst 1000000 &
 server=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
-PYTHONPATH=.ci SCHEMATHESIS_HOOKS=schemathesis_hooks schemathesis run \
+PYTHONPATH=.ci SCHEMATHESIS_HOOKS=schemathesis_hooks schemathesis --config-file .ci/schemathesis.toml run \
   "http://127.0.0.1:$PORT/openapi.yaml" --url "http://127.0.0.1:$PORT" \
   -H "Authorization: Bearer $key" --checks all -n "$EXAMPLES" --request-timeout 10 \
   --generation-database none

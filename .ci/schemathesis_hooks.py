@@ -1,7 +1,8 @@
 """Schemathesis hooks for Hourglass: the constraints OpenAPI cannot state.
 
 A window's `from` must come before its `to`, and a window must have ended
-(one ending in the server's future is a 425, by design). The spec gives each
+(one ending in the server's future is a 425, by design); a window of
+deletions must start within their retention (an older one is a 410). The spec gives each
 bound's format; these hooks put generated pairs in order and in the past, so
 that a schema-valid pull is a valid pull. Nothing else is changed.
 """
@@ -33,6 +34,11 @@ def map_query(context, query):
         return query  # not a timestamp: a negative case, left as generated
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     start, end = sorted((min(start, now), min(end, now)))
+    if context.operation.path == "/api/deletions":
+        # Deletion records are kept 90 days: a window reaching further back
+        # is a 410 by design (the consumer must resync in full).
+        kept = now - timedelta(days=89)
+        start, end = max(start, kept), max(end, kept)
     if start == end:
         start -= timedelta(seconds=1)
     query["from"], query["to"] = start.strftime(FORMAT), end.strftime(FORMAT)

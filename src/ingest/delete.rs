@@ -262,7 +262,12 @@ pub fn parse_keys(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec<
                 json_item(n + 1, item, &mut add)?;
             }
         }
-        BodyFormat::Json | BodyFormat::Ndjson => {
+        BodyFormat::Json => {
+            return Err(ApiError::MalformedBody(format!(
+                "send the keys as a JSON array (like [\"{name}-1\", \"{name}-2\"]), NDJSON or CSV"
+            )))
+        }
+        BodyFormat::Ndjson => {
             let items = serde_json::Deserializer::from_slice(body).into_iter::<serde_json::Value>();
             for (n, item) in items.enumerate() {
                 let item = item.map_err(|error| {

@@ -261,9 +261,19 @@ fn generated_paths() -> String {
             ]));
         }
         if dataset.is_deletable() {
+            let key = def.columns.iter().find(|c| c.name == def.key).unwrap();
+            let forms = written_forms(key);
+            let any_key = format!(
+                "{{anyOf: [{}]}}",
+                forms
+                    .iter()
+                    .map(|f| format!("{{{f}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             write!(
                 yaml,
-                "  /api/{name}/{{id}}:\n    delete:\n      summary: Delete one {name} row by its {key}\n      operationId: delete_{name}\n      description: 'Removes the row and records it in GET /api/deletions, stamped like a write. Needs a key with write scope.'\n      parameters:\n        - {{name: id, in: path, required: true, description: 'The row''s {key}.', schema: {{type: string, minLength: 1, maxLength: 128, pattern: '^[^\\x00-\\x1f\\x7f/]+$'}}}}\n      responses:\n        '204': {{description: The row was deleted.}}\n",
+                "  /api/{name}/{{id}}:\n    delete:\n      summary: Delete one {name} row by its {key}\n      operationId: delete_{name}\n      description: 'Removes the row and records it in GET /api/deletions, stamped like a write. Needs a key with write scope.'\n      parameters:\n        - {{name: id, in: path, required: true, description: 'The row''s {key}.', schema: {{type: string, minLength: 1, maxLength: {MAX_ID_CHARS}, pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f/]*$'}}}}\n      responses:\n        '204': {{description: The row was deleted.}}\n",
                 name = def.name,
                 key = def.key,
             )
@@ -278,7 +288,7 @@ fn generated_paths() -> String {
             ]));
             write!(
                 yaml,
-                "  /api/{name}/deletions:\n    post:\n      summary: Delete {name} rows by {key}, many at once, atomically\n      operationId: delete_many_{name}\n      description: 'The keys as a JSON array (of keys, or of objects holding only the key), NDJSON, or CSV whose header is the key column; at most 100,000. All are deleted in one transaction and recorded in GET /api/deletions; keys that name no row are counted, not an error. Needs a key with write scope.'\n      requestBody:\n        required: true\n        content:\n          application/json:\n            schema: {{type: array, minItems: 1, maxItems: 100000, items: {{type: string, minLength: 1, maxLength: 128, pattern: '^[^\\x00-\\x1f\\x7f]+$'}}}}\n      responses:\n        '200': {{$ref: '#/components/responses/Deleted'}}\n",
+                "  /api/{name}/deletions:\n    post:\n      summary: Delete {name} rows by {key}, many at once, atomically\n      operationId: delete_many_{name}\n      description: 'The keys as a JSON array (of keys, or of objects holding only the key), NDJSON, or CSV whose header is the key column; at most 100,000. All are deleted in one transaction and recorded in GET /api/deletions; keys that name no row are counted, not an error. Needs a key with write scope.'\n      requestBody:\n        required: true\n        content:\n          application/json:\n            schema: {{type: array, minItems: 1, maxItems: 100000, items: {{anyOf: [{any_key}, {{type: object, required: [{key}], additionalProperties: false, properties: {{{key}: {any_key}}}}}]}}}}\n      responses:\n        '200': {{$ref: '#/components/responses/Deleted'}}\n",
                 name = def.name,
                 key = def.key,
             )
