@@ -1,10 +1,11 @@
-//! The command line: `hourglass serve | migrate | import | delete | fields | keys | seed`.
+//! The command line: `hourglass serve | migrate | import | delete | erase | fields | keys | seed`.
 //!
 //! One module and one clap `Args` struct per subcommand; each module's `run`
 //! does the work on plain settings. Errors end the process with their cause
 //! chain on one line and a non-zero exit.
 
 mod delete;
+mod erase;
 mod fields;
 mod import;
 mod keys;
@@ -48,6 +49,8 @@ pub enum Command {
     Import(import::Args),
     /// Delete the rows a CSV, JSON or NDJSON file names by key, atomically.
     Delete(delete::Args),
+    /// Blank a player's personal data in every dataset (GDPR erasure).
+    Erase(erase::Args),
     /// Declare, list and retire custom player fields.
     Fields(fields::Args),
     /// Manage API keys.
@@ -68,6 +71,7 @@ pub fn main() -> ExitCode {
         Command::Migrate(args) => migrate::run(settings, args),
         Command::Import(args) => import::run(settings, args),
         Command::Delete(args) => delete::run(settings, args),
+        Command::Erase(args) => erase::run(settings, args),
         Command::Fields(args) => fields::run(settings, args),
         Command::Keys(args) => keys::run(settings, args),
         Command::Seed(args) => seed::run(settings, args),

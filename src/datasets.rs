@@ -64,6 +64,9 @@ pub struct DatasetDef {
     /// write; `None` for a computed dataset.
     pub stamp: Option<&'static str>,
     pub role: Role,
+    /// The column that names the row's player, for erasure and a player's
+    /// activity (`None`: the rows are no player's, or are another dataset's).
+    pub player: Option<&'static str>,
     /// Takes custom fields (`hourglass fields add`).
     pub custom_fields: bool,
     pub columns: &'static [Column],

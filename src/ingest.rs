@@ -12,6 +12,7 @@
 //! parses its file once, inside its transaction ([`ingest`]).
 
 pub mod delete;
+pub mod erase;
 pub mod fields;
 pub mod group;
 

@@ -9,6 +9,7 @@
 //! | POST   | `/api/{dataset}`  | [`push::push`] | write     |
 //! | DELETE | `/api/{dataset}/{id}` | [`delete::delete_one`] | write |
 //! | POST   | `/api/{dataset}/deletions` | [`delete::delete_batch`] | write |
+//! | POST   | `/api/players/{id}/erase` | [`erase::erase`] | write |
 //!
 //! A known path asked with another method is a 405 with `Allow`; anything
 //! else is a problem+json 404.
@@ -20,6 +21,7 @@
 //! strings out.
 
 mod delete;
+mod erase;
 mod health;
 mod pull;
 mod push;
@@ -61,6 +63,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     }
                 })
                 .service(only(web::resource("/schema"), "GET").route(web::get().to(schema::schema)))
+                .service(
+                    only(web::resource("/players/{id}/erase"), "POST")
+                        .route(web::post().to(erase::erase)),
+                )
                 .service(
                     only(web::resource("/{dataset}/deletions"), "POST")
                         .route(web::post().to(delete::delete_batch)),

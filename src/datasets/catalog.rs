@@ -154,6 +154,7 @@ impl Catalog {
                             "required": column.required,
                             "stamp": Some(index) == shape.stamp,
                             "custom": column.custom,
+                            "personal": column.personal,
                             "description": column.doc,
                         });
                         if !column.values.is_empty() {

@@ -164,6 +164,8 @@ pub struct Column {
     pub doc: Cow<'static, str>,
     /// Declared at run time (`hourglass fields add`), not by the spec.
     pub custom: bool,
+    /// Personal data: blanked when its player is erased (GDPR article 17).
+    pub personal: bool,
 }
 
 impl Column {
@@ -177,7 +179,14 @@ impl Column {
             values: &[],
             doc: Cow::Borrowed(doc),
             custom: false,
+            personal: false,
         }
+    }
+
+    /// Personal data, blanked when its player is erased.
+    pub const fn personal(mut self) -> Self {
+        self.personal = true;
+        self
     }
 
     /// A write must carry it.

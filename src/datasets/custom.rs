@@ -87,6 +87,8 @@ impl CustomField {
             values: &[],
             doc: Cow::Owned(format!("custom field ({})", self.field_type.name())),
             custom: true,
+            // A free-form string may hold anything about the player.
+            personal: self.field_type == FieldType::String,
         }
     }
 }

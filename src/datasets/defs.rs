@@ -32,20 +32,21 @@ pub static DATASETS: &[DatasetDef] = &[
         key: "id",
         stamp: Some("modified_at"),
         role: Role::Stored,
+        player: Some("id"),
         custom_fields: true,
         columns: &[
             col("id", Id, "player id").required(),
-            col("first_name", Text, ""),
-            col("last_name", Text, ""),
+            col("first_name", Text, "").personal(),
+            col("last_name", Text, "").personal(),
             col("gender", Text, ""),
             col("country", Text, ""),
-            col("city", Text, ""),
-            col("ip", Text, ""),
-            col("birthday", Date, "YYYY-MM-DD"),
+            col("city", Text, "").personal(),
+            col("ip", Text, "").personal(),
+            col("birthday", Date, "YYYY-MM-DD").personal(),
             col("registered_at", Time, "when the player registered").required(),
             col("ref_code", Text, "custom string for traffic source detection"),
             col("traffic_source", Text, ""),
-            col("user_agent", Text, ""),
+            col("user_agent", Text, "").personal(),
             col("modified_at", Time, STAMP),
             col("is_blocked", Bool, "the player was blocked and cannot log in"),
             col("self_excluded", Bool, "the player is unsubscribed from all communication"),
@@ -58,16 +59,17 @@ pub static DATASETS: &[DatasetDef] = &[
         key: "player_id",
         stamp: Some("modified_at"),
         role: Role::Stored,
+        player: Some("player_id"),
         custom_fields: false,
         columns: &[
             col("player_id", Id, "").required(),
-            col("email", Text, ""),
+            col("email", Text, "").personal(),
             col("email_confirmed_at", Time, "when the email address was confirmed"),
             col("email_subscribe", Bool, "the email is subscribed to communication"),
-            col("phone", Text, ""),
+            col("phone", Text, "").personal(),
             col("phone_subscribe", Bool, "the phone is subscribed to communication"),
             col("phone_confirmed_at", Time, "when the phone number was confirmed"),
-            col("push_token", Text, ""),
+            col("push_token", Text, "").personal(),
             col("created_at", Time, "").required(),
             col("modified_at", Time, STAMP),
         ],
@@ -78,6 +80,7 @@ pub static DATASETS: &[DatasetDef] = &[
         key: "id",
         stamp: Some("updated_at"),
         role: Role::Stored,
+        player: Some("player_id"),
         custom_fields: false,
         columns: &[
             col("id", Id, "unique transaction identifier").required(),
@@ -92,10 +95,10 @@ pub static DATASETS: &[DatasetDef] = &[
             col("updated_at", Time, STAMP),
             col("invoice_id", Id, "invoice identifier of the external payment system"),
             col("wallet_id", Id, "the affected wallet"),
-            col("user_agent", Text, ""),
-            col("ip", Text, ""),
-            col("requisite", Text, "requisite used: masked card number, email, phone, wallet"),
-            col("comment", Text, ""),
+            col("user_agent", Text, "").personal(),
+            col("ip", Text, "").personal(),
+            col("requisite", Text, "requisite used: masked card number, email, phone, wallet").personal(),
+            col("comment", Text, "").personal(),
         ],
     },
     DatasetDef {
@@ -104,16 +107,17 @@ pub static DATASETS: &[DatasetDef] = &[
         key: "id",
         stamp: Some("modified_at"),
         role: Role::Stored,
+        player: Some("player_id"),
         custom_fields: false,
         columns: &[
             col("id", Id, "unique login identifier").required(),
             col("player_id", Id, "").required(),
-            col("ip", Text, ""),
+            col("ip", Text, "").personal(),
             col("created_at", Time, "").required(),
             col("ref_code", Text, "custom string for referral code detection"),
             col("traffic_source", Text, "custom string for traffic source detection"),
-            col("user_agent", Text, ""),
-            col("host", Text, "real host name, for mirrors"),
+            col("user_agent", Text, "").personal(),
+            col("host", Text, "real host name, for mirrors").personal(),
             col("is_success", Bit, "1 if the login succeeded, 0 otherwise"),
             col("fail_reason", Text, "why the login failed; empty on success"),
             col("modified_at", Time, STAMP),
@@ -125,6 +129,7 @@ pub static DATASETS: &[DatasetDef] = &[
         key: "id",
         stamp: Some("modified_at"),
         role: Role::Stored,
+        player: Some("player_id"),
         custom_fields: false,
         columns: &[
             col("id", Id, "unique wallet identifier").required(),
@@ -144,6 +149,7 @@ pub static DATASETS: &[DatasetDef] = &[
         role: Role::Computed {
             written_as: "game_actions",
         },
+        player: None,
         custom_fields: false,
         columns: &[
             col("player_id", Id, "").required(),
@@ -159,8 +165,8 @@ pub static DATASETS: &[DatasetDef] = &[
             col("updated_at", Time, "the session's last action").required(),
             col("game_vendor", Text, ""),
             col("balance_type", Text, "").one_of(BALANCE_KINDS),
-            col("ip", Text, ""),
-            col("user_agent", Text, ""),
+            col("ip", Text, "").personal(),
+            col("user_agent", Text, "").personal(),
             col("ref_code", Text, ""),
         ],
     },
@@ -172,6 +178,7 @@ pub static DATASETS: &[DatasetDef] = &[
         role: Role::WriteOnly {
             pulled_as: "game_sessions",
         },
+        player: Some("player_id"),
         custom_fields: false,
         columns: &[
             col("id", Id, "unique action identifier").required(),
@@ -184,8 +191,8 @@ pub static DATASETS: &[DatasetDef] = &[
             col("balance_type", Text, "").one_of(BALANCE_KINDS),
             col("action", Text, "").required().one_of(ACTIONS),
             col("amount", Money, "").required(),
-            col("ip", Text, ""),
-            col("user_agent", Text, ""),
+            col("ip", Text, "").personal(),
+            col("user_agent", Text, "").personal(),
             col("ref_code", Text, ""),
             col("created_at", Time, "when the action happened").required(),
             col("modified_at", Time, STAMP),
@@ -197,6 +204,7 @@ pub static DATASETS: &[DatasetDef] = &[
         key: "id",
         stamp: Some("modified_at"),
         role: Role::Stored,
+        player: None,
         custom_fields: false,
         columns: &[
             col("id", Id, "").required(),
@@ -215,6 +223,7 @@ pub static DATASETS: &[DatasetDef] = &[
         key: "id",
         stamp: Some("modified_at"),
         role: Role::Stored,
+        player: None,
         custom_fields: false,
         columns: &[
             col("id", Id, "").required(),
@@ -233,6 +242,7 @@ pub static DATASETS: &[DatasetDef] = &[
         key: "id",
         stamp: Some("modified_at"),
         role: Role::Stored,
+        player: Some("player_id"),
         custom_fields: false,
         columns: &[
             col("id", Id, "").required(),
@@ -244,7 +254,7 @@ pub static DATASETS: &[DatasetDef] = &[
             col("currency", Text, ""),
             col("kind", Text, "").one_of(BALANCE_KINDS),
             col("created_at", Time, "").required(),
-            col("user_agent", Text, ""),
+            col("user_agent", Text, "").personal(),
             col("modified_at", Time, STAMP),
         ],
     },
@@ -254,6 +264,7 @@ pub static DATASETS: &[DatasetDef] = &[
         key: "id",
         stamp: Some("updated_at"),
         role: Role::Stored,
+        player: None,
         custom_fields: false,
         columns: &[
             col("id", Id, "").required(),
@@ -272,6 +283,7 @@ pub static DATASETS: &[DatasetDef] = &[
         key: "id",
         stamp: Some("deleted_at"),
         role: Role::Feed,
+        player: None,
         custom_fields: false,
         columns: &[
             col("dataset", Text, "the dataset the row was deleted from").required(),
@@ -304,9 +316,25 @@ mod tests {
                     def.name,
                     c.name
                 );
+                assert!(
+                    !c.personal || (!c.required && matches!(c.kind, Text | Date)),
+                    "{}.{}: personal data is optional text, so that erasure can blank it",
+                    def.name,
+                    c.name
+                );
                 let twins = def.columns.iter().filter(|o| o.name == c.name).count();
                 assert_eq!(twins, 1, "{}.{} is listed twice", def.name, c.name);
             }
+            if let Some(player) = def.player {
+                assert_eq!(column(player).map(|c| c.kind), Some(Id), "{}", def.name);
+            }
+            let personal = def.columns.iter().any(|c| c.personal);
+            let erasable = def.player.is_some() || matches!(def.role, Role::Computed { .. });
+            assert!(
+                !personal || erasable,
+                "{}: personal data without a player column could not be erased",
+                def.name
+            );
             match def.role {
                 Role::Stored | Role::Feed => assert!(def.stamp.is_some(), "{}", def.name),
                 Role::WriteOnly { pulled_as } => {

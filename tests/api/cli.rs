@@ -1,4 +1,4 @@
-//! The `hourglass` binary: migrate, keys, import, delete, seed.
+//! The `hourglass` binary: migrate, keys, import, delete, erase, seed.
 
 use crate::helpers::{new_database, Backend};
 use std::process::Command;
@@ -141,6 +141,12 @@ fn keys_import_and_seed_work_from_the_command_line(backend: Backend) {
     );
     let failed = hourglass(db, &["delete", "game_sessions", keys.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&failed.stderr).contains("unknown dataset"));
+
+    // `erase` blanks a player's personal data, as POST /api/players/<id>/erase does.
+    let erased = ok(hourglass(db, &["erase", "7"]));
+    assert!(erased.contains("player '7' erased"), "{erased}");
+    let failed = hourglass(db, &["erase", "bad\u{7}id"]);
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("control character"));
 
     let seeded = hourglass(db, &["seed", "--players", "20", "--days", "1"]);
     assert!(

@@ -18,7 +18,7 @@ on_both_backends!(
 
 /// Declares a field on the app's database, as `hourglass fields add` does,
 /// and waits until the server has picked it up (it looks every second).
-async fn declare(app: &TestApp, name: &str, field_type: FieldType) {
+pub async fn declare(app: &TestApp, name: &str, field_type: FieldType) {
     custom::add(
         &mut app.conn(),
         Dataset::named("users"),

@@ -7,6 +7,7 @@
 //! - `bad_input`: 400 / 404 / 413 / 415 / 422, and nothing half-written
 //! - `auth`: no key, unknown, revoked, wrong scope; Bearer and Basic
 //! - `deletions`: deletes by key, the deletions feed, game sessions re-emitted, retention
+//! - `erasure`: a player's personal data blanked everywhere, the money rows kept
 //! - `game_sessions`: a session that straddles windows comes out whole in each
 //! - `streaming`: a client that goes away frees its connection; a failure mid-stream looks broken;
 //!   an exhausted pool is a 503
@@ -26,6 +27,7 @@ mod bad_input;
 mod cli;
 mod custom_fields;
 mod deletions;
+mod erasure;
 mod game_sessions;
 mod group_commit;
 mod helpers;
