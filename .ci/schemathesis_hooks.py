@@ -27,13 +27,24 @@ def _parse(value):
 
 @schemathesis.hook
 def map_query(context, query):
+    if query and ("from" in query) != ("to" in query) and context.operation.path.endswith("/activity"):
+        # A player's activity fills in a missing bound (to: now; from: a day
+        # before to), so the one given must be in the past.
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        for bound in ("from", "to"):
+            at = _parse(query.get(bound))
+            if at is not None:
+                query[bound] = min(at, now - timedelta(seconds=1)).strftime(FORMAT)
+        return query
     if not query or "from" not in query or "to" not in query:
         return query
     start, end = _parse(query["from"]), _parse(query["to"])
     if start is None or end is None:
         return query  # not a timestamp: a negative case, left as generated
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    start, end = sorted((min(start, now), min(end, now)))
+    # Written back to the second: bounds within one second would meet.
+    start, end = (min(t, now).replace(microsecond=0) for t in (start, end))
+    start, end = sorted((start, end))
     if context.operation.path == "/api/deletions":
         # Deletion records are kept 90 days: a window reaching further back
         # is a 410 by design (the consumer must resync in full).

@@ -11,6 +11,7 @@
 //! - [`game_sessions`] keeps the one query that is not generic: sessions
 //!   rolled up from their actions.
 
+pub mod activity;
 pub mod catalog;
 pub mod column;
 pub mod custom;

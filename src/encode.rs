@@ -7,7 +7,7 @@
 //! straight into it: no allocation per row.
 
 mod csv;
-mod json;
+pub(crate) mod json;
 
 use crate::money::Money;
 use crate::timestamp::Timestamp;
@@ -94,7 +94,7 @@ fn format_scalar<'s>(cell: &Cell<'_>, scratch: &'s mut Scratch) -> Option<&'s [u
 }
 
 /// Reused formatting buffers, one set per encoder.
-struct Scratch {
+pub(crate) struct Scratch {
     int: itoa::Buffer,
     time: [u8; 19],
     money: Vec<u8>,

@@ -10,6 +10,7 @@
 //! | DELETE | `/api/{dataset}/{id}` | [`delete::delete_one`] | write |
 //! | POST   | `/api/{dataset}/deletions` | [`delete::delete_batch`] | write |
 //! | POST   | `/api/players/{id}/erase` | [`erase::erase`] | write |
+//! | GET    | `/api/players/{id}/activity` | [`pull::activity`] | read |
 //!
 //! A known path asked with another method is a 405 with `Allow`; anything
 //! else is a problem+json 404.
@@ -63,6 +64,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     }
                 })
                 .service(only(web::resource("/schema"), "GET").route(web::get().to(schema::schema)))
+                .service(
+                    only(web::resource("/players/{id}/activity"), "GET")
+                        .route(web::get().to(pull::activity)),
+                )
                 .service(
                     only(web::resource("/players/{id}/erase"), "POST")
                         .route(web::post().to(erase::erase)),

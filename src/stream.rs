@@ -21,6 +21,7 @@
 //! SQLite keeps the WAL from being checkpointed) goes back to the pool at
 //! once. Each key may run only so many streams at once ([`StreamLimits`]).
 
+use crate::datasets::activity::export_activity;
 use crate::datasets::catalog::Catalog;
 use crate::datasets::{export_window, Dataset, StreamError};
 use crate::db::DbPool;
@@ -47,11 +48,30 @@ type Message = Result<Bytes, ApiError>;
 pub struct Pulling {
     /// The catalog as the request found it: its columns for the whole pull.
     pub catalog: Arc<Catalog>,
-    pub dataset: Dataset,
+    pub what: What,
     pub window: TimeWindow,
     pub format: Format,
     /// How long the pull waited for writes in flight before it could read.
     pub settle_wait: std::time::Duration,
+}
+
+/// The rows a stream writes.
+#[derive(Debug, Clone)]
+pub enum What {
+    /// A dataset's window.
+    Dataset(Dataset),
+    /// One player's rows in every dataset (`datasets/activity.rs`).
+    Activity { player: String },
+}
+
+impl What {
+    /// The request's path, for the log line: a player's id stays out.
+    fn path(&self) -> String {
+        match self {
+            What::Dataset(dataset) => format!("/api/{}", dataset.name()),
+            What::Activity { .. } => "/api/players/<id>/activity".to_string(),
+        }
+    }
 }
 
 /// How many streams each key may run at once.
@@ -175,14 +195,25 @@ fn produce(
     let outcome = match pool.get() {
         Err(error) => Outcome::Failed(ApiError::from(error)),
         Ok(mut conn) => {
-            let written = export_window(
-                &mut conn,
-                pulling.catalog.shape(pulling.dataset),
-                pulling.window,
-                pulling.format,
-                &mut *sink,
-                &mut rows,
-            )
+            let written = match &pulling.what {
+                What::Dataset(dataset) => export_window(
+                    &mut conn,
+                    pulling.catalog.shape(*dataset),
+                    pulling.window,
+                    pulling.format,
+                    &mut *sink,
+                    &mut rows,
+                ),
+                What::Activity { player } => export_activity(
+                    &mut conn,
+                    &pulling.catalog,
+                    player,
+                    pulling.window,
+                    pulling.format,
+                    &mut *sink,
+                    &mut rows,
+                ),
+            }
             .and_then(|sink| Ok(sink.flush()?));
             match written {
                 Ok(()) => Outcome::Complete,
@@ -198,8 +229,8 @@ fn produce(
         }
     };
     log::info!(
-        "GET /api/{} from=\"{}\" to=\"{}\" format={} rows={} bytes={} settle_ms={:.3} duration_ms={} {}",
-        pulling.dataset.name(),
+        "GET {} from=\"{}\" to=\"{}\" format={} rows={} bytes={} settle_ms={:.3} duration_ms={} {}",
+        pulling.what.path(),
         pulling.window.from(),
         pulling.window.to(),
         pulling.format.extension(),

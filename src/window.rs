@@ -32,8 +32,38 @@ impl TimeWindow {
         from: Option<(&'static str, &str)>,
         to: Option<(&'static str, &str)>,
     ) -> Result<Self, ApiError> {
-        let (from_name, from) = parse_param(("from", "start"), from)?;
-        let (to_name, to) = parse_param(("to", "end"), to)?;
+        let from = parse_param(("from", "start"), from)?;
+        let to = parse_param(("to", "end"), to)?;
+        Self::ordered(from, to)
+    }
+
+    /// As [`TimeWindow::from_params`], with a missing bound filled in: `to`
+    /// is `now`, and `from` is `span` before `to`.
+    pub fn from_params_or(
+        from: Option<(&'static str, &str)>,
+        to: Option<(&'static str, &str)>,
+        now: Timestamp,
+        span: std::time::Duration,
+    ) -> Result<Self, ApiError> {
+        let (to_name, to) = match to {
+            Some(_) => parse_param(("to", "end"), to)?,
+            None => ("to", now),
+        };
+        let (from_name, from) = match from {
+            Some(_) => parse_param(("from", "start"), from)?,
+            None => (
+                "from",
+                Timestamp::from_micros(to.as_micros().saturating_sub(span.as_micros() as i64)),
+            ),
+        };
+        Self::ordered((from_name, from), (to_name, to))
+    }
+
+    /// The window, if `from` comes before `to`; else a 400 on `to`.
+    fn ordered(
+        (from_name, from): (&'static str, Timestamp),
+        (to_name, to): (&'static str, Timestamp),
+    ) -> Result<Self, ApiError> {
         TimeWindow::new(from, to).ok_or_else(|| ApiError::InvalidParameter {
             parameter: to_name,
             reason: format!(

@@ -208,6 +208,12 @@ pub fn add(
         });
     }
     conn.transaction(|conn| {
+        // Writers' lock first: on SQLite a transaction that read before it
+        // wrote fails at once ("database is locked") if another write
+        // committed in between, however long the busy timeout.
+        diesel::update(cf::table.filter(cf::position.lt(0)))
+            .set(cf::position.eq(cf::position))
+            .execute(conn)?;
         let this = cf::table.filter(cf::dataset.eq(def.name).and(cf::name.eq(name)));
         let existing: Option<(String, Option<Timestamp>)> = this
             .select((cf::field_type, cf::retired_at))

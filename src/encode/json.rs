@@ -17,18 +17,54 @@ pub struct JsonEncoder<W: Write> {
     scratch: Scratch,
 }
 
+/// The keys of a JSON object with these columns, each with what precedes
+/// it: `{"id":`, `,"name":`, ...
+pub fn object_keys(columns: &[&str]) -> Vec<Vec<u8>> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let mut key = vec![if i == 0 { b'{' } else { b',' }];
+            serde_json::to_writer(&mut key, column).expect("writes to a Vec");
+            key.push(b':');
+            key
+        })
+        .collect()
+}
+
+/// Appends one object, `keys` (from [`object_keys`]) with their cells, to
+/// `buffer`.
+#[inline]
+pub fn write_object<'c>(
+    buffer: &mut Vec<u8>,
+    keys: &[Vec<u8>],
+    cells: impl IntoIterator<Item = Cell<'c>>,
+    scratch: &mut Scratch,
+) -> io::Result<()> {
+    for (key, cell) in keys.iter().zip(cells) {
+        buffer.extend_from_slice(key);
+        match cell {
+            Cell::Null => buffer.extend_from_slice(b"null"),
+            Cell::Text(text) => serde_json::to_writer(&mut *buffer, text)?,
+            Cell::Time(_) => {
+                let bytes = format_scalar(&cell, scratch).expect("a scalar cell");
+                buffer.push(b'"');
+                buffer.extend_from_slice(bytes);
+                buffer.push(b'"');
+            }
+            scalar => {
+                let bytes = format_scalar(&scalar, scratch).expect("a scalar cell");
+                buffer.extend_from_slice(bytes);
+            }
+        }
+    }
+    buffer.push(b'}');
+    Ok(())
+}
+
 impl<W: Write> JsonEncoder<W> {
     pub fn new(columns: &[&str], out: W, array: bool) -> Self {
-        let keys = columns
-            .iter()
-            .enumerate()
-            .map(|(i, column)| {
-                let mut key = vec![if i == 0 { b'{' } else { b',' }];
-                serde_json::to_writer(&mut key, column).expect("writes to a Vec");
-                key.push(b':');
-                key
-            })
-            .collect();
+        let keys = object_keys(columns);
         let mut buffer = Vec::with_capacity(CHUNK_SIZE + 4096);
         if array {
             buffer.push(b'[');
@@ -49,24 +85,7 @@ impl<W: Write> JsonEncoder<W> {
             self.buffer
                 .extend_from_slice(if self.rows == 0 { b"\n" } else { b",\n" });
         }
-        for (key, cell) in self.keys.iter().zip(cells) {
-            self.buffer.extend_from_slice(key);
-            match cell {
-                Cell::Null => self.buffer.extend_from_slice(b"null"),
-                Cell::Text(text) => serde_json::to_writer(&mut self.buffer, text)?,
-                Cell::Time(_) => {
-                    let bytes = format_scalar(&cell, &mut self.scratch).expect("a scalar cell");
-                    self.buffer.push(b'"');
-                    self.buffer.extend_from_slice(bytes);
-                    self.buffer.push(b'"');
-                }
-                scalar => {
-                    let bytes = format_scalar(&scalar, &mut self.scratch).expect("a scalar cell");
-                    self.buffer.extend_from_slice(bytes);
-                }
-            }
-        }
-        self.buffer.push(b'}');
+        write_object(&mut self.buffer, &self.keys, cells, &mut self.scratch)?;
         if !self.array {
             self.buffer.push(b'\n');
         }

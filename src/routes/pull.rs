@@ -1,11 +1,14 @@
-//! `GET /api/{dataset}?from=…&to=…[&format=csv|json|ndjson][&download=1]`
+//! `GET /api/{dataset}?from=…&to=…[&format=csv|json|ndjson][&download=1]`, and
+//! `GET /api/players/{id}/activity`, a player's rows in every dataset
 //! (`start`/`end` are synonyms of `from`/`to`; see `window.rs`).
 
 use crate::auth::Scope;
+use crate::datasets::column::{Column, Kind};
 use crate::datasets::Dataset;
 use crate::error::ApiError;
+use crate::ingest::fields::Raw;
 use crate::startup::AppState;
-use crate::stream::{self, Pulling};
+use crate::stream::{self, Pulling, What};
 use crate::visibility;
 use crate::window::{Format, TimeWindow};
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
@@ -110,20 +113,99 @@ pub async fn pull(
         }
     }
     let format = Format::negotiate(given(&params.format).map(|(_, v)| v), accept)?;
-    let download = match given(&params.download).map(|(_, v)| v) {
-        None | Some("0") | Some("false") => false,
-        Some("1") | Some("true") => true,
-        Some(other) => {
+    let download = download(&params)?.then(|| file_name(dataset.name(), window, format));
+    serve(
+        &state,
+        &key,
+        What::Dataset(dataset),
+        window,
+        format,
+        download,
+    )
+    .await
+}
+
+/// `GET /api/players/{id}/activity`: the player's rows in every dataset, in
+/// time order, as JSON (or NDJSON); the last 24 hours without a window.
+pub async fn activity(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let key = state.keys.require(&req, Scope::Read).await?;
+    let player = path.into_inner();
+    if let Err(reason) = Column::new("id", Kind::Id, "").parse(Raw::Text(&player)) {
+        return Err(ApiError::InvalidParameter {
+            parameter: "id",
+            reason: format!("(the player's id, in the path) {reason}"),
+        });
+    }
+    let params = PullParams::parse(req.query_string(), &state.extra_params)?;
+    // A missing bound is filled in: the window ends now, and spans a day.
+    let window = TimeWindow::from_params_or(
+        given(&params.from),
+        given(&params.to),
+        state.clock.now(),
+        ACTIVITY_DEFAULT,
+    )?;
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    // Rows of many datasets have many columns: JSON unless NDJSON is asked for.
+    let format = match (
+        given(&params.format),
+        Format::negotiate(given(&params.format).map(|(_, v)| v), accept)?,
+    ) {
+        (Some(_), Format::Csv) => {
             return Err(ApiError::InvalidParameter {
-                parameter: "download",
-                reason: format!("('{other}') must be 1 or 0"),
+                parameter: "format",
+                reason: "('csv') cannot hold rows of many datasets: use json or ndjson".into(),
             })
         }
+        (None, Format::Csv) => Format::Json,
+        (_, format) => format,
     };
+    let download = download(&params)?.then(|| file_name("activity", window, format));
+    serve(
+        &state,
+        &key,
+        What::Activity { player },
+        window,
+        format,
+        download,
+    )
+    .await
+}
 
+/// A player's activity without a window: the last day.
+const ACTIVITY_DEFAULT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// `download=1|0|true|false`.
+fn download(params: &PullParams) -> Result<bool, ApiError> {
+    match given(&params.download).map(|(_, v)| v) {
+        None | Some("0") | Some("false") => Ok(false),
+        Some("1") | Some("true") => Ok(true),
+        Some(other) => Err(ApiError::InvalidParameter {
+            parameter: "download",
+            reason: format!("('{other}') must be 1 or 0"),
+        }),
+    }
+}
+
+/// Streams `what` over `window`, under the no-miss rules: the response of
+/// every pull. With `download`, as an attachment of that file name.
+async fn serve(
+    state: &AppState,
+    key: &str,
+    what: What,
+    window: TimeWindow,
+    format: Format,
+    download: Option<String>,
+) -> Result<HttpResponse, ApiError> {
     // Taken before any wait, held by the producer until it has returned its
     // connection.
-    let permit = state.stream_limits.acquire(&key)?;
+    let permit = state.stream_limits.acquire(key)?;
 
     // The no-miss rules (visibility.rs): never serve a window that has not
     // ended yet, nor one that writes in flight could still add to.
@@ -132,7 +214,7 @@ pub async fn pull(
 
     let pulling = Pulling {
         catalog: state.catalog.current(),
-        dataset,
+        what,
         window,
         format,
         settle_wait,
@@ -153,12 +235,10 @@ pub async fn pull(
         "Server-Timing",
         format!("settle;dur={:.3}", settle_wait.as_secs_f64() * 1000.0),
     ));
-    if download {
+    if let Some(name) = download {
         response.insert_header(ContentDisposition {
             disposition: DispositionType::Attachment,
-            parameters: vec![DispositionParam::Filename(file_name(
-                dataset, window, format,
-            ))],
+            parameters: vec![DispositionParam::Filename(name)],
         });
     }
     Ok(match body {
@@ -169,11 +249,11 @@ pub async fn pull(
 
 /// `transactions_2020-10-10T070000_2020-10-10T080000.csv`: the dataset and
 /// the window, with no characters a file system dislikes.
-fn file_name(dataset: Dataset, window: TimeWindow, format: Format) -> String {
+fn file_name(name: &str, window: TimeWindow, format: Format) -> String {
     let stamp = |t: crate::timestamp::Timestamp| t.to_string().replace(' ', "T").replace(':', "");
     format!(
         "{}_{}_{}.{}",
-        dataset.name(),
+        name,
         stamp(window.from()),
         stamp(window.to()),
         format.extension()

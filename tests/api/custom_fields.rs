@@ -289,7 +289,7 @@ async fn the_schema_agrees_with_the_header_of_every_pull(backend: Backend) {
     assert_eq!(
         score,
         json!({"name": "score", "type": "decimal", "places": 2, "required": false, "stamp": false,
-            "custom": true, "description": "custom field (decimal)"})
+            "custom": true, "personal": false, "description": "custom field (decimal)"})
     );
     let dir = users["columns"].as_array().unwrap()[0].clone();
     assert_eq!(

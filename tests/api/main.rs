@@ -5,6 +5,7 @@
 //! - `pg_cluster`: the throwaway PostgreSQL cluster the PostgreSQL tests run on
 //! - `pull`: every dataset round-trips through CSV, JSON and NDJSON; window edges; formats; gzip
 //! - `bad_input`: 400 / 404 / 413 / 415 / 422, and nothing half-written
+//! - `activity`: a player's rows across datasets in time order, paged through indexes
 //! - `auth`: no key, unknown, revoked, wrong scope; Bearer and Basic
 //! - `deletions`: deletes by key, the deletions feed, game sessions re-emitted, retention
 //! - `erasure`: a player's personal data blanked everywhere, the money rows kept
@@ -22,6 +23,7 @@
 //! - `cli`: the `hourglass` binary's commands
 //! - `openapi`: openapi.yaml's dataset schemas follow the datasets' description
 
+mod activity;
 mod auth;
 mod bad_input;
 mod cli;

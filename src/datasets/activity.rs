@@ -1,0 +1,196 @@
+//! A player's activity: their rows in every dataset that names a player,
+//! in time order, each tagged with its dataset (`GET
+//! /api/players/<id>/activity`).
+//!
+//! Each dataset is read in pages of [`PAGE_ROWS`], in (last-modified, key)
+//! order, through its `(player, last-modified)` index, and the pages are
+//! merged as they are written out: memory holds one page per dataset
+//! whatever the window, and no query scans a table.
+
+use super::catalog::{Catalog, Shape};
+use super::column::Kind;
+use super::row::{RowBuf, Slot};
+use super::sql::{quote, Statement};
+use super::StreamError;
+use crate::db::{with_backend, DbConnection};
+use crate::encode::json::{object_keys, write_object};
+use crate::encode::{Cell, Scratch, CHUNK_SIZE};
+use crate::window::{Format, TimeWindow};
+use diesel::RunQueryDsl;
+use std::collections::VecDeque;
+use std::io::Write;
+
+/// Rows read at a time from each dataset.
+const PAGE_ROWS: i64 = 500;
+
+/// One dataset's side of the merge.
+struct Source<'a> {
+    shape: &'a Shape,
+    stamp: usize,
+    /// `SELECT … WHERE player = ? AND stamp >= ? AND stamp < ?`, before the
+    /// page's own condition and order.
+    select: String,
+    order: String,
+    page: VecDeque<RowBuf>,
+    /// The last row read: where the next page starts.
+    after: Option<(i64, String)>,
+    done: bool,
+    keys: Vec<Vec<u8>>,
+}
+
+impl<'a> Source<'a> {
+    fn new(shape: &'a Shape) -> Self {
+        let stamp = shape.stamp.expect("a dataset with a player has a stamp");
+        let columns: Vec<String> = shape.columns.iter().map(|c| quote(c.sql_name())).collect();
+        let (stamp_sql, key_sql) = (
+            quote(shape.columns[stamp].sql_name()),
+            quote(shape.columns[shape.key].sql_name()),
+        );
+        let mut names = vec!["dataset"];
+        names.extend(shape.columns.iter().map(|c| c.name.as_ref()));
+        Source {
+            shape,
+            stamp,
+            select: format!(
+                "SELECT {} FROM {} WHERE {} = ",
+                columns.join(", "),
+                quote(shape.dataset.name()),
+                quote(shape.dataset.def().player.expect("a player column"))
+            ),
+            order: format!(" ORDER BY {stamp_sql}, {key_sql} LIMIT {PAGE_ROWS}"),
+            page: VecDeque::new(),
+            after: None,
+            done: false,
+            keys: object_keys(&names),
+        }
+    }
+
+    /// Reads the next page, if the page is empty and there may be one.
+    fn fill(
+        &mut self,
+        conn: &mut DbConnection,
+        player: &str,
+        window: TimeWindow,
+    ) -> Result<(), StreamError> {
+        if !self.page.is_empty() || self.done {
+            return Ok(());
+        }
+        let stamp_sql = quote(self.shape.columns[self.stamp].sql_name());
+        let key_sql = quote(self.shape.columns[self.shape.key].sql_name());
+        let mut statement = Statement::new(self.select.as_str())
+            .bind_text(player)
+            .sql(format!(" AND {stamp_sql} >= "))
+            .bind_int(window.from().as_micros())
+            .sql(format!(" AND {stamp_sql} < "))
+            .bind_int(window.to().as_micros());
+        if let Some((stamp, key)) = &self.after {
+            statement = statement
+                .sql(format!(" AND ({stamp_sql} > "))
+                .bind_int(*stamp)
+                .sql(format!(" OR ({stamp_sql} = "))
+                .bind_int(*stamp)
+                .sql(format!(" AND {key_sql} > "))
+                .bind_text(key)
+                .sql("))");
+        }
+        let statement = statement.sql(self.order.as_str());
+        let rows: Vec<RowBuf> = with_backend!(conn, c => statement.load(c))?;
+        self.done = (rows.len() as i64) < PAGE_ROWS;
+        if let Some(last) = rows.last() {
+            self.after = Some((
+                stamp_of(last, self.stamp),
+                key_of(last, self.shape.key).to_string(),
+            ));
+        }
+        self.page.extend(rows);
+        Ok(())
+    }
+
+    /// Where the next row stands in the merge: (last-modified, key).
+    fn head(&self) -> Option<(i64, &str)> {
+        let row = self.page.front()?;
+        Some((stamp_of(row, self.stamp), key_of(row, self.shape.key)))
+    }
+}
+
+fn stamp_of(row: &RowBuf, stamp: usize) -> i64 {
+    match row.slots[stamp] {
+        Slot::Int(micros) => micros,
+        _ => i64::MIN,
+    }
+}
+
+fn key_of(row: &RowBuf, key: usize) -> &str {
+    match row.slots[key] {
+        Slot::Text(start, end) => &row.text[start as usize..end as usize],
+        _ => "",
+    }
+}
+
+/// Writes the player's rows in `window`, every dataset merged in
+/// (last-modified, dataset, key) order, as JSON or NDJSON objects whose
+/// first member is `dataset`. Counts the rows in `rows` as they go.
+pub fn export_activity<W: Write>(
+    conn: &mut DbConnection,
+    catalog: &Catalog,
+    player: &str,
+    window: TimeWindow,
+    format: Format,
+    mut out: W,
+    rows: &mut u64,
+) -> Result<W, StreamError> {
+    let array = format != Format::Ndjson;
+    let mut sources: Vec<Source> = catalog
+        .shapes()
+        .filter(|shape| shape.dataset.def().player.is_some() && shape.stamp.is_some())
+        .map(Source::new)
+        .collect();
+    let mut buffer = Vec::with_capacity(CHUNK_SIZE + 4096);
+    let mut scratch = Scratch::default();
+    if array {
+        buffer.push(b'[');
+    }
+    loop {
+        for source in &mut sources {
+            source.fill(conn, player, window)?;
+        }
+        // Datasets in catalog order break ties between equal stamps.
+        let next = sources
+            .iter()
+            .enumerate()
+            .filter_map(|(n, source)| source.head().map(|(stamp, key)| (stamp, n, key)))
+            .min()
+            .map(|(_, n, _)| n);
+        let Some(next) = next else { break };
+        let source = &mut sources[next];
+        let row = source.page.pop_front().expect("a head");
+        if array {
+            buffer.extend_from_slice(if *rows == 0 { b"\n" } else { b",\n" });
+        }
+        let name = Cell::Text(source.shape.dataset.name());
+        let kinds = source.shape.columns.iter().map(|c| c.kind);
+        let cells = kinds
+            .zip(&row.slots)
+            .map(|(kind, slot): (Kind, &Slot)| kind.cell(*slot, &row.text));
+        write_object(
+            &mut buffer,
+            &source.keys,
+            std::iter::once(name).chain(cells),
+            &mut scratch,
+        )?;
+        if !array {
+            buffer.push(b'\n');
+        }
+        *rows += 1;
+        if buffer.len() >= CHUNK_SIZE {
+            out.write_all(&buffer)?;
+            buffer.clear();
+        }
+    }
+    if array {
+        buffer.extend_from_slice(if *rows == 0 { b"]\n" } else { b"\n]\n" });
+    }
+    out.write_all(&buffer)?;
+    out.flush()?;
+    Ok(out)
+}
