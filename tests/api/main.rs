@@ -17,6 +17,7 @@
 //! - `partition`: proptest, consecutive windows partition every dataset's rows
 //! - `group_commit`: writes that arrive together share a transaction and a stamp; a bad one fails alone
 //! - `no_miss`: consecutive pulls miss nothing under concurrent writes, late data, clock skew
+//! - `points_engine`: a consumer of bets and deletions keeps a points ledger exact under concurrent writes
 //! - `postgres`: two server processes on one database, a lagging replica, flat memory
 //! - `custom_fields`: custom player fields declared at run time; `/api/schema` agrees with every pull
 //! - `migration`: an integer-id database migrates to text ids in place, every row kept
@@ -39,6 +40,7 @@ mod no_miss;
 mod openapi;
 mod partition;
 mod pg_cluster;
+mod points_engine;
 mod postgres;
 mod pull;
 mod streaming;

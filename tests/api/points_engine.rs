@@ -1,0 +1,182 @@
+//! A consumer that plays a points engine (Pointagram's integration steps):
+//! it pulls consecutive windows of `bets` and of `deletions`, awards each
+//! won bet's `win_amount` to its player, keyed by bet id, and revokes the
+//! award when the bet changes player or status, or is deleted. Writers
+//! meanwhile create, settle, move and delete bets. At the end its ledger
+//! must equal the ledger computed from the final state.
+
+use crate::helpers::{on_both_backends, sample_row, spawn_app_on_system_clock_with, Backend};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+on_both_backends!(a_points_engine_fed_by_bets_and_deletions_ends_with_the_true_ledger);
+
+/// Bet ids are drawn from a small pool, so that bets are created, settled,
+/// moved and deleted again and again.
+const BETS: u64 = 60;
+const PLAYERS: u64 = 5;
+
+/// What the engine has awarded, by bet: the player and the points.
+type Awards = BTreeMap<String, (String, String)>;
+
+/// The award a bet earns, if any: won bets earn their win amount.
+fn award_of(bet: &Value) -> Option<(String, String)> {
+    (bet["status"] == "won").then(|| {
+        (
+            bet["player_id"].as_str().unwrap().to_string(),
+            bet["win_amount"].to_string(),
+        )
+    })
+}
+
+/// The engine's step for one bet row: revoke what the bet had, award what
+/// it earns now. Returns (awards, revokes) made.
+fn apply_bet(awards: &mut Awards, bet: &Value) -> (usize, usize) {
+    let id = bet["id"].as_str().unwrap().to_string();
+    let earned = award_of(bet);
+    if awards.get(&id) == earned.as_ref() {
+        return (0, 0);
+    }
+    let revoked = usize::from(awards.remove(&id).is_some());
+    let awarded = match earned {
+        Some(award) => {
+            awards.insert(id, award);
+            1
+        }
+        None => 0,
+    };
+    (awarded, revoked)
+}
+
+/// Each player's points.
+fn ledger(awards: &Awards) -> BTreeMap<String, Vec<String>> {
+    let mut ledger: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (bet, (player, points)) in awards {
+        ledger
+            .entry(player.clone())
+            .or_default()
+            .push(format!("{bet}={points}"));
+    }
+    ledger
+}
+
+fn writer(stop: Instant, seed: u64, server: String, key: String) -> usize {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut writes = 0;
+    runtime.block_on(async {
+        while Instant::now() < stop {
+            let id = format!("b{}", rng.u64(0..BETS));
+            let response = if rng.u8(0..5) == 0 {
+                client
+                    .delete(format!("{server}/api/bets/{id}"))
+                    .bearer_auth(&key)
+                    .send()
+                    .await
+                    .unwrap()
+            } else {
+                // Create, settle (won or lost) or move (another player).
+                let mut bet = sample_row("bets", &id);
+                bet["player_id"] = json!(format!("p{}", rng.u64(0..PLAYERS)));
+                bet["status"] = json!(["open", "won", "lost"][rng.usize(0..3)]);
+                bet["win_amount"] = json!(format!("{}.{:02}", rng.u32(1..500), rng.u32(0..100)));
+                client
+                    .post(format!("{server}/api/bets"))
+                    .bearer_auth(&key)
+                    .json(&json!([bet]))
+                    .send()
+                    .await
+                    .unwrap()
+            };
+            let status = response.status().as_u16();
+            assert!(
+                [200, 204, 404].contains(&status),
+                "{status}: {}",
+                response.text().await.unwrap()
+            );
+            writes += 1;
+        }
+    });
+    writes
+}
+
+async fn a_points_engine_fed_by_bets_and_deletions_ends_with_the_true_ledger(backend: Backend) {
+    let app = spawn_app_on_system_clock_with(backend, |settings| {
+        settings.streams_per_key = 2;
+    })
+    .await;
+    const WINDOW: Duration = Duration::from_millis(150);
+    const WRITING: Duration = Duration::from_secs(6);
+    let stop = Instant::now() + WRITING;
+    let writers: Vec<_> = (0..4)
+        .map(|n| {
+            let (server, key) = (app.address.clone(), app.write_key.clone());
+            std::thread::spawn(move || writer(stop, n, server, key))
+        })
+        .collect();
+
+    let pull = |dataset: &str, query: &str| {
+        let request = app
+            .client
+            .get(format!("{}/api/{dataset}?{query}&format=json", app.address))
+            .bearer_auth(&app.read_key)
+            .send();
+        async move {
+            let response = request.await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<Vec<Value>>().await.unwrap()
+        }
+    };
+    let mut awards = Awards::new();
+    let (mut awarded, mut revoked) = (0, 0);
+    let started = chrono::Utc::now().naive_utc();
+    let mut from = started - chrono::Duration::seconds(1);
+    let end = started + chrono::Duration::from_std(WRITING + Duration::from_secs(1)).unwrap();
+    while from < end {
+        let to = from + chrono::Duration::from_std(WINDOW).unwrap();
+        let ahead = (to - chrono::Utc::now().naive_utc())
+            .to_std()
+            .unwrap_or_default();
+        actix_web::rt::time::sleep(ahead).await;
+        let query = format!(
+            "from={}&to={}",
+            from.format("%Y-%m-%dT%H:%M:%S%.6f"),
+            to.format("%Y-%m-%dT%H:%M:%S%.6f")
+        );
+        let (bets, deletions) =
+            futures_util::future::join(pull("bets", &query), pull("deletions", &query)).await;
+        // A window's deletions first, then its rows: a row in the window
+        // exists (it was written again after any delete in the window).
+        for deletion in deletions.iter().filter(|d| d["dataset"] == "bets") {
+            revoked += usize::from(awards.remove(deletion["id"].as_str().unwrap()).is_some());
+        }
+        for bet in &bets {
+            let (a, r) = apply_bet(&mut awards, bet);
+            awarded += a;
+            revoked += r;
+        }
+        from = to;
+    }
+    let writes: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+
+    // The truth: every bet there is now, in one window over all time.
+    let everything = format!(
+        "from=2000-01-01T00:00:00&to={}",
+        from.format("%Y-%m-%dT%H:%M:%S%.6f")
+    );
+    let mut truth = Awards::new();
+    for bet in pull("bets", &everything).await {
+        apply_bet(&mut truth, &bet);
+    }
+    assert!(
+        revoked > 10 && truth.len() > 5,
+        "too little happened to test: {awarded} awards, {revoked} revokes"
+    );
+    assert_eq!(ledger(&awards), ledger(&truth));
+    eprintln!("points engine: {writes} writes; {awarded} awards, {revoked} revokes; {} bets awarded at the end", truth.len());
+}
