@@ -85,6 +85,33 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The dataset a file command names, if `usable` says it may be used, the
+/// file's format (by its extension) and its bytes.
+fn dataset_and_file(
+    dataset: &str,
+    file: &std::path::Path,
+    usable: fn(crate::datasets::Dataset) -> bool,
+) -> Result<(crate::datasets::Dataset, crate::ingest::BodyFormat, Vec<u8>), String> {
+    use crate::datasets::Dataset;
+    let found = Dataset::from_name(dataset)
+        .filter(|d| usable(*d))
+        .ok_or_else(|| {
+            format!(
+                "unknown dataset '{dataset}': use one of {}",
+                Dataset::names_where(usable)
+            )
+        })?;
+    let format = crate::ingest::BodyFormat::from_path(file).ok_or_else(|| {
+        format!(
+            "cannot tell the format of '{}': name it .csv, .json or .ndjson",
+            file.display()
+        )
+    })?;
+    let body = std::fs::read(file)
+        .map_err(|error| format!("cannot read '{}': {error}", file.display()))?;
+    Ok((found, format, body))
+}
+
 /// A write connection to an existing database, migrated: a mistyped SQLite
 /// path is an error, never a new empty database that keys or imports go to.
 fn connect_existing(
