@@ -162,15 +162,16 @@ hg_import() {
 }
 sqlite_import() {
   rm -f "$work/sq.db"*
-  # hourglass's table and indexes: the key's, and the window's on (stamp,
-  # key). The file has no stamp column, so sqlite3 fills it with NULL (and
-  # says so for every row, on stderr): the window index then grows in key
-  # order, as hourglass's does under one stamp.
+  # hourglass's table and indexes: the key's, the window's on (stamp, key)
+  # and the player's on (player, stamp, key). The file has no stamp column,
+  # so sqlite3 fills it with NULL (and says so for every row, on stderr):
+  # the indexes then grow as hourglass's do under one stamp.
   sqlite3 "$work/sq.db" "PRAGMA journal_mode = WAL;
     CREATE TABLE transactions (id TEXT PRIMARY KEY NOT NULL, player_id TEXT NOT NULL, amount BIGINT NOT NULL,
       currency TEXT NOT NULL, type TEXT, status TEXT, payment_system TEXT, dir TEXT NOT NULL, created_at BIGINT NOT NULL,
       invoice_id TEXT, wallet_id TEXT, user_agent TEXT, ip TEXT, requisite TEXT, comment TEXT, updated_at BIGINT);
-    CREATE INDEX transactions_window ON transactions (updated_at, id);" >/dev/null
+    CREATE INDEX transactions_window ON transactions (updated_at, id);
+    CREATE INDEX transactions_player ON transactions (player_id, updated_at, id);" >/dev/null
   seconds sqlite3 "$work/sq.db" ".import --csv --skip 1 $work/import.csv transactions"
 }
 declare -a hi si
