@@ -360,6 +360,24 @@ where
     })
 }
 
+/// SQLite: a page cache of [`BULK_CACHE_KIB`] for a connection about to
+/// write a large file in one transaction (`hourglass import`). An import's
+/// chunks go in key order, but they land all over the player index; with
+/// the default 2 MiB cache its pages leave for the WAL and are read back
+/// again and again (a 1,000,000-row import took 15.6 s, against 13.8 s with
+/// 64 MiB). PostgreSQL: nothing to do.
+pub fn prepare_for_bulk_write(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            c.batch_execute(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB};"))
+        }
+        DbConnection::Postgresql(_) => Ok(()),
+    }
+}
+
+/// See [`prepare_for_bulk_write`].
+const BULK_CACHE_KIB: u32 = 64 * 1024;
+
 /// The last stamp handed out by a committed write.
 pub fn last_stamp(conn: &mut DbConnection) -> QueryResult<Timestamp> {
     use schema::stamp_clock;

@@ -190,9 +190,10 @@ const WRITE_CHUNK_ROWS: usize = 5_000;
 /// The same for `hourglass import`, whose whole file is in memory anyway.
 /// Each chunk is written in key order, so it walks the key indexes once;
 /// fewer, larger chunks walk them fewer times (a 1,000,000-row import of
-/// random UUIDs into SQLite took 11.3 s in chunks of 50,000 and 14.8 s in
-/// chunks of 5,000, for 36 MB more memory).
-const IMPORT_CHUNK_ROWS: usize = 50_000;
+/// random UUIDs into SQLite took 14.8 s in chunks of 5,000, 11.3 s in chunks
+/// of 50,000, before the player index; with it, 13.8 s in chunks of 50,000
+/// and 12.7 s in chunks of 100,000, for about 40 MB more memory each time).
+const IMPORT_CHUNK_ROWS: usize = 100_000;
 
 /// Reads a whole batch for `shape`'s dataset and writes it in one
 /// transaction, checking each row as it goes: the first bad row rolls the

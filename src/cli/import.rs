@@ -21,6 +21,7 @@ pub struct Args {
 pub fn run(settings: Settings, Args { dataset, file }: Args) -> CliResult {
     let (dataset, format, body) = dataset_and_file(&dataset, &file, Dataset::is_pushable)?;
     let mut conn = connect_existing(&settings)?;
+    crate::db::prepare_for_bulk_write(&mut conn)?;
     let catalog = Catalog::load(&mut conn)?;
     let written = ingest::ingest(
         &mut conn,
