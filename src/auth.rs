@@ -180,6 +180,20 @@ pub fn create_key_allowed_from(
     Ok(key)
 }
 
+/// Creates the key `name`, first deleting any key of that name: the demo's
+/// one key, given a new secret at every start.
+pub fn replace_key(
+    conn: &mut DbConnection,
+    name: &str,
+    scopes: Scopes,
+    now: Timestamp,
+) -> Result<String, KeyError> {
+    conn.transaction(|conn| {
+        diesel::delete(api_keys::table.find(name)).execute(conn)?;
+        create_key(conn, name, scopes, now)
+    })
+}
+
 pub fn list_keys(conn: &mut DbConnection) -> QueryResult<Vec<KeyInfo>> {
     api_keys::table
         .select((

@@ -57,16 +57,14 @@ pub enum Backend {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot open the database {url}: {source}; check --database (or DATABASE_URL), the server and the credentials")]
-    Open {
-        url: String,
-        #[source]
-        source: ConnectionError,
-    },
+    // The causes are part of these messages, not `source()`s, so that a
+    // cause chain prints each once.
+    #[error("cannot open the database {url}: {cause}; check --database (or DATABASE_URL), the server and the credentials")]
+    Open { url: String, cause: ConnectionError },
     #[error("cannot apply migrations: {0}")]
     Migrate(String),
     #[error("cannot set up the connection pool: {0}")]
-    Pool(#[from] diesel::r2d2::PoolError),
+    Pool(diesel::r2d2::PoolError),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
 }
@@ -134,9 +132,9 @@ pub fn establish(url: &str) -> Result<DbConnection, DbError> {
                 .map(DbConnection::Sqlite)
         }
     };
-    opened.map_err(|source| DbError::Open {
+    opened.map_err(|cause| DbError::Open {
         url: describe(url),
-        source,
+        cause,
     })
 }
 
@@ -210,6 +208,12 @@ impl Manager {
     }
 }
 
+impl From<diesel::r2d2::PoolError> for DbError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        DbError::Pool(error)
+    }
+}
+
 impl ManageConnection for Manager {
     type Connection = DbConnection;
     type Error = diesel::r2d2::Error;
@@ -217,8 +221,8 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<DbConnection, Self::Error> {
         let mut conn = match establish(&self.url) {
             Ok(conn) => conn,
-            Err(DbError::Open { source, .. }) => {
-                return Err(diesel::r2d2::Error::ConnectionError(source))
+            Err(DbError::Open { cause, .. }) => {
+                return Err(diesel::r2d2::Error::ConnectionError(cause))
             }
             Err(other) => unreachable!("establish only fails to open: {other}"),
         };

@@ -40,17 +40,25 @@ pub struct AppState {
 pub enum StartupError {
     #[error(transparent)]
     Database(#[from] DbError),
-    #[error("cannot start the committer thread: {source}")]
-    Thread {
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot listen on {bind}: {source}; is another server using that port? (use --bind)")]
-    Bind {
-        bind: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The causes are part of these messages, not `source()`s, so that a
+    // cause chain prints each once, before its hint.
+    #[error("cannot start the committer thread: {cause}")]
+    Thread { cause: std::io::Error },
+    #[error("cannot listen on {bind}: {cause}; {}", bind_hint(cause))]
+    Bind { bind: String, cause: std::io::Error },
+}
+
+/// What to do about a listener that could not bind.
+fn bind_hint(cause: &std::io::Error) -> &'static str {
+    match cause.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "another program is using that port: stop it, or pick another with --bind"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            "ports below 1024 need privileges: use --bind with another"
+        }
+        _ => "--bind takes HOST:PORT, like 127.0.0.1:8080 or 0.0.0.0:8080",
+    }
 }
 
 /// How often a server looks for custom fields declared or retired since.
@@ -80,15 +88,15 @@ impl Application {
         pools: Pools,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
+        let listener = TcpListener::bind(&settings.bind).map_err(|cause| StartupError::Bind {
             bind: settings.bind.clone(),
-            source,
+            cause,
         })?;
         let port = listener
             .local_addr()
-            .map_err(|source| StartupError::Bind {
+            .map_err(|cause| StartupError::Bind {
                 bind: settings.bind.clone(),
-                source,
+                cause,
             })?
             .port();
         // The first catalog comes from the primary, which is migrated by now
@@ -107,7 +115,7 @@ impl Application {
             settings.wrong_key_burst,
         );
         let writes = crate::ingest::group::Committer::start(pools.write.clone(), clock.clone())
-            .map_err(|source| StartupError::Thread { source })?;
+            .map_err(|cause| StartupError::Thread { cause })?;
         // Known keys are checked from memory from the first request on;
         // should this fail, they are looked up one by one until it works.
         if let Err(error) = keys.reload() {
@@ -161,9 +169,9 @@ impl Application {
         let server = server
             .tcp_nodelay(true)
             .listen(listener)
-            .map_err(|source| StartupError::Bind {
+            .map_err(|cause| StartupError::Bind {
                 bind: settings.bind.clone(),
-                source,
+                cause,
             })?
             .run();
         Ok(Application {

@@ -89,21 +89,30 @@ pub fn run(mut settings: Settings, args: Args) -> CliResult {
         .streams_per_key
         .unwrap_or_else(|| Settings::default_streams_per_key(args.read_pool_size));
     settings.database.statement_timeout = std::time::Duration::from_secs(args.statement_timeout);
-    if args.demo {
-        demo(&settings)?;
-    }
+    // Bound first: a port in use fails at once, before any seeding.
     let app = Application::build(&settings)?;
+    let host = settings
+        .bind
+        .rsplit_once(':')
+        .map_or("127.0.0.1", |(host, _)| host);
+    let address = format!("{}:{}", host.replace("0.0.0.0", "127.0.0.1"), app.port());
+    if args.demo {
+        demo(&settings, &address)?;
+    }
     log::info!(
-        "hourglass listening on {} (database {})",
-        settings.bind,
+        "hourglass listening on {address} (database {})",
         settings.database.describe()
     );
     actix_web::rt::System::new().block_on(app.run_until_stopped())?;
     Ok(())
 }
 
-/// Seeds an empty database and prints a read key with a curl command.
-fn demo(settings: &Settings) -> CliResult {
+/// The demo's read key: one, given a new secret at every start.
+const DEMO_KEY: &str = "demo";
+
+/// Seeds an empty database and prints a read key with a curl command for
+/// the server at `address`.
+fn demo(settings: &Settings, address: &str) -> CliResult {
     let mut conn = connect(settings)?;
     let empty = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
         "NOT EXISTS (SELECT 1 FROM users)",
@@ -123,10 +132,11 @@ fn demo(settings: &Settings) -> CliResult {
         eprintln!("the database already holds data: not seeding");
     }
     let now = Timestamp::now();
-    let name = format!("demo-{}", now.to_string().replace(['-', ':', ' '], ""));
-    let key = auth::create_key(
+    // Only its hash is stored, so a restart cannot print the old key: it
+    // replaces it, and `keys list` shows one demo key however many starts.
+    let key = auth::replace_key(
         &mut conn,
-        &name,
+        DEMO_KEY,
         Scopes {
             read: true,
             write: false,
@@ -138,8 +148,7 @@ fn demo(settings: &Settings) -> CliResult {
         .to_string()
         .replace(' ', "+");
     let to = Timestamp::from_micros(hour).to_string().replace(' ', "+");
-    let host = settings.bind.replace("0.0.0.0", "127.0.0.1");
-    println!("\nread key '{name}': {key}\n\ntry:\n  curl -H 'Authorization: Bearer {key}' 'http://{host}/api/transactions?from={from}&to={to}'\n");
+    println!("\nread key '{DEMO_KEY}': {key}\n\ntry:\n  curl -f -H 'Authorization: Bearer {key}' 'http://{address}/api/transactions?from={from}&to={to}'\n");
     Ok(())
 }
 

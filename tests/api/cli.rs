@@ -272,3 +272,61 @@ fn commands_other_than_migrate_and_serve_refuse_a_missing_sqlite_file() {
     ok(hourglass(&missing, &["migrate"]));
     assert!(missing.exists());
 }
+
+/// `serve --demo` on a port in use fails at once, before seeding, printing
+/// the error and nothing else.
+#[test]
+fn serve_demo_on_a_busy_port_fails_at_once_with_the_error_alone() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_hourglass"))
+        .arg("--database")
+        .arg(dir.path().join("demo.db"))
+        .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "",
+        "nothing on stdout"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!("hourglass: cannot listen on 127.0.0.1:{port}: ")),
+        "{stderr}"
+    );
+    assert!(
+        lines[0].contains("another program is using that port"),
+        "{stderr}"
+    );
+    // The cause once.
+    assert_eq!(lines[0].matches("in use").count(), 1, "{stderr}");
+    drop(busy);
+}
+
+/// `--bind` without a host is not a busy port: the hint says what --bind takes.
+#[test]
+fn a_bind_without_a_host_says_what_bind_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_hourglass"))
+        .arg("--database")
+        .arg(dir.path().join("x.db"))
+        .args(["serve", "--bind", "9000"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--bind takes HOST:PORT"), "{stderr}");
+}
