@@ -212,8 +212,23 @@ async fn serve(
     visibility::wait_until_past(state.clock.as_ref(), window.to()).await?;
     let settle_wait = visibility::settle(&state.pools, window.to()).await?;
 
+    let catalog = state.catalog.current();
+    // The window's columns, in order, even when it holds no row (an empty
+    // JSON array names none): what an analyst's data frame is built from.
+    let columns = match &what {
+        What::Dataset(dataset) => Some(
+            catalog
+                .shape(*dataset)
+                .columns
+                .iter()
+                .map(|c| c.name.as_ref())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        What::Activity { .. } => None,
+    };
     let pulling = Pulling {
-        catalog: state.catalog.current(),
+        catalog,
         what,
         window,
         format,
@@ -235,6 +250,9 @@ async fn serve(
         "Server-Timing",
         format!("settle;dur={:.3}", settle_wait.as_secs_f64() * 1000.0),
     ));
+    if let Some(columns) = columns {
+        response.insert_header(("X-Columns", columns));
+    }
     if let Some(name) = download {
         response.insert_header(ContentDisposition {
             disposition: DispositionType::Attachment,
