@@ -253,7 +253,11 @@ impl ResponseError for ApiError {
                 ));
                 response.append_header((
                     header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"hourglass\", charset=\"UTF-8\""),
+                    // A browser shows the realm in its prompt: it says
+                    // where the key goes.
+                    HeaderValue::from_static(
+                        "Basic realm=\"hourglass: any user name, your API key as the password\", charset=\"UTF-8\"",
+                    ),
                 ));
             }
             _ => {}

@@ -113,16 +113,11 @@ pub async fn pull(
         }
     }
     let format = Format::negotiate(given(&params.format).map(|(_, v)| v), accept)?;
-    let download = download(&params)?.then(|| file_name(dataset.name(), window, format));
-    serve(
-        &state,
-        &key,
-        What::Dataset(dataset),
-        window,
-        format,
-        download,
-    )
-    .await
+    let file = (
+        file_name(dataset.name(), window, format),
+        download(&params)?,
+    );
+    serve(&state, &key, What::Dataset(dataset), window, format, file).await
 }
 
 /// `GET /api/players/{id}/activity`: the player's rows in every dataset, in
@@ -166,14 +161,14 @@ pub async fn activity(
         (None, Format::Csv) => Format::Json,
         (_, format) => format,
     };
-    let download = download(&params)?.then(|| file_name("activity", window, format));
+    let file = (file_name("activity", window, format), download(&params)?);
     serve(
         &state,
         &key,
         What::Activity { player },
         window,
         format,
-        download,
+        file,
     )
     .await
 }
@@ -194,14 +189,14 @@ fn download(params: &PullParams) -> Result<bool, ApiError> {
 }
 
 /// Streams `what` over `window`, under the no-miss rules: the response of
-/// every pull. With `download`, as an attachment of that file name.
+/// every pull, named `file` (as an attachment with `download`).
 async fn serve(
     state: &AppState,
     key: &str,
     what: What,
     window: TimeWindow,
     format: Format,
-    download: Option<String>,
+    (file, download): (String, bool),
 ) -> Result<HttpResponse, ApiError> {
     // Taken before any wait, held by the producer until it has returned its
     // connection.
@@ -253,12 +248,16 @@ async fn serve(
     if let Some(columns) = columns {
         response.insert_header(("X-Columns", columns));
     }
-    if let Some(name) = download {
-        response.insert_header(ContentDisposition {
-            disposition: DispositionType::Attachment,
-            parameters: vec![DispositionParam::Filename(name)],
-        });
-    }
+    // Named either way, so that `curl -OJ` saves the window under its name;
+    // with download=1, as an attachment, so that a browser saves it too.
+    response.insert_header(ContentDisposition {
+        disposition: if download {
+            DispositionType::Attachment
+        } else {
+            DispositionType::Inline
+        },
+        parameters: vec![DispositionParam::Filename(file)],
+    });
     Ok(match body {
         Some(body) => response.streaming(body),
         None => response.finish(),

@@ -114,6 +114,14 @@ async fn keys_are_checked_for_presence_validity_and_scope(backend: Backend) {
                 .iter()
                 .collect();
             assert_eq!(challenges.len(), 2, "{case}: Bearer and Basic challenges");
+            // A browser shows the Basic realm in its prompt: it says where the key goes.
+            assert!(
+                challenges[1]
+                    .to_str()
+                    .unwrap()
+                    .contains("API key as the password"),
+                "{case}: {challenges:?}"
+            );
         }
     }
 }

@@ -404,7 +404,11 @@ async fn download_names_the_dataset_and_the_window(backend: Backend) {
             &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
         )
         .await;
-    assert!(plain.headers().get("content-disposition").is_none());
+    // Named all the same, so that `curl -OJ` saves the window under its name.
+    assert_eq!(
+        plain.headers()["content-disposition"],
+        "inline; filename=\"transactions_2020-10-10T070000_2020-10-10T080000.csv\""
+    );
 }
 
 async fn gzip_is_used_when_asked_for_and_holds_the_same_bytes(backend: Backend) {
