@@ -594,6 +594,12 @@ fn presented_key(req: &HttpRequest) -> Option<String> {
     }
 }
 
+/// Lowercase hex, in one allocation: a key's hash is taken on every request.
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        let _ = write!(text, "{b:02x}");
+    }
+    text
 }

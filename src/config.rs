@@ -53,6 +53,11 @@ impl Settings {
     pub const DEFAULT_WRONG_KEY_BURST: u32 = 10;
     pub const DEFAULT_DELETIONS_RETENTION_DAYS: u64 = 90;
 
+    /// `days` days.
+    pub fn days(days: u64) -> Duration {
+        Duration::from_secs(days * 24 * 3600)
+    }
+
     /// A read transaction idle for longer than the send timeout allows is
     /// ended by PostgreSQL: a backstop, should a producer ever fail to stop.
     pub fn idle_in_transaction_timeout(send_timeout: Duration) -> Duration {
@@ -94,9 +99,7 @@ impl Settings {
             wrong_key_burst: Self::DEFAULT_WRONG_KEY_BURST,
             max_uploads: Self::DEFAULT_MAX_UPLOADS,
             max_upload_bytes: Self::default_max_upload_bytes(Self::DEFAULT_MAX_BODY_BYTES),
-            deletions_retention: Duration::from_secs(
-                Self::DEFAULT_DELETIONS_RETENTION_DAYS * 24 * 3600,
-            ),
+            deletions_retention: Self::days(Self::DEFAULT_DELETIONS_RETENTION_DAYS),
         }
     }
 }

@@ -7,9 +7,10 @@
 //!
 //! Hourglass keeps a pool per purpose ([`Pools`]), so that no kind of traffic
 //! starves another: `read` serves pulls (read-only connections with a
-//! statement timeout on PostgreSQL, optionally on a replica), `write` serves
-//! ingestion, `control` key checks and the pulls' settle step, and `health`
-//! only `/health`. Diesel and `pool.get()` block, so everything here is
+//! statement timeout on PostgreSQL, optionally on a replica), `write` is the
+//! committer's one connection (`ingest::group`; deletes and erasures take it
+//! too), `control` serves key reloads and look-ups and the pulls' settle
+//! step, and `health` only `/health`. Diesel and `pool.get()` block, so everything here is
 //! called from blocking threads, never from the async executor. Functions
 //! take a plain `&mut DbConnection` and know nothing of HTTP.
 
@@ -147,8 +148,8 @@ pub struct Pools {
     pub read: DbPool,
     /// Writes: the committer's one connection.
     pub write: DbPool,
-    /// Short statements on the primary: key checks and the pulls' settle
-    /// barrier (see `visibility.rs`).
+    /// Short statements on the primary: key reloads and look-ups, keys'
+    /// last use, and the pulls' settle barrier (see `visibility.rs`).
     pub control: DbPool,
     /// `/health` only: one connection to the primary, answering within
     /// [`HEALTH_TIMEOUT`] or not at all.
@@ -330,11 +331,12 @@ pub fn open(settings: &DatabaseSettings) -> Result<Pools, DbError> {
 
 /// Runs `f` in a write transaction and hands it the write stamp.
 ///
-/// The transaction's first statement writes the stamp clock's row, which
-/// queues writers: on SQLite it takes the database's write lock, on
-/// PostgreSQL the row's lock, in every process sharing the database. So the
-/// stamp, read after it, is handed out in commit order, and it is strictly
-/// greater than every stamp before it even if the system clock steps back.
+/// The transaction's first statement raises the stamp clock's row and
+/// returns the new stamp, which queues writers: on SQLite it takes the
+/// database's write lock, on PostgreSQL the row's lock, in every process
+/// sharing the database. So stamps are handed out in commit order, each
+/// strictly greater than every stamp before it even if the system clock
+/// steps back. (`sql::upsert_stamping` does the same inside one statement.)
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     clock: &dyn Clock,

@@ -88,6 +88,21 @@ pub struct Written {
     pub stamp: Option<Timestamp>,
 }
 
+impl Written {
+    /// `rows` rows of `dataset`, written under `stamp`.
+    pub(crate) fn stamped(
+        dataset: crate::datasets::Dataset,
+        rows: usize,
+        stamp: Timestamp,
+    ) -> Self {
+        Written {
+            dataset: dataset.name(),
+            rows,
+            stamp: Some(stamp),
+        }
+    }
+}
+
 pub(crate) fn serialize_stamp<S: serde::Serializer>(
     stamp: &Option<Timestamp>,
     s: S,
@@ -185,7 +200,7 @@ impl Drop for Admission {
 
 /// Rows written per statement group: what a write holds in memory besides
 /// its body.
-const WRITE_CHUNK_ROWS: usize = 5_000;
+pub(crate) const WRITE_CHUNK_ROWS: usize = 5_000;
 
 /// The same for `hourglass import`, whose whole file is in memory anyway.
 /// Each chunk is written in key order, so it walks the key indexes once;
@@ -208,15 +223,24 @@ pub fn ingest(
     body: &[u8],
 ) -> Result<Written, ApiError> {
     db::write_transaction(conn, clock, |conn, stamp| {
-        let mut pending = Pending::with_chunks(Some(stamp), IMPORT_CHUNK_ROWS);
-        let rows = pending.add_body(conn, shape, format, body)?;
-        pending.flush(conn)?;
-        Ok(Written {
-            dataset: shape.dataset.name(),
-            rows,
-            stamp: Some(stamp),
-        })
+        write_body(conn, stamp, IMPORT_CHUNK_ROWS, shape, format, body)
     })
+}
+
+/// Writes one body in the write transaction of `stamp`, in chunks of
+/// `chunk_rows`: a file's, or one write of a group written apart.
+pub(crate) fn write_body(
+    conn: &mut DbConnection,
+    stamp: Timestamp,
+    chunk_rows: usize,
+    shape: &Shape,
+    format: BodyFormat,
+    body: &[u8],
+) -> Result<Written, ApiError> {
+    let mut pending = Pending::with_chunks(Some(stamp), chunk_rows);
+    let rows = pending.add_body(conn, shape, format, body)?;
+    pending.flush(conn)?;
+    Ok(Written::stamped(shape.dataset, rows, stamp))
 }
 
 /// Checks every row of a body without keeping any: how many rows it holds,
@@ -337,13 +361,12 @@ pub fn write_batch(
             stamp: None,
         });
     }
-    let (stored, stamp) = db::write_transaction(conn, clock, |conn, stamp| {
-        Ok::<_, ApiError>((sql::upsert(conn, shape, rows, stamp)?, stamp))
-    })?;
-    Ok(Written {
-        dataset,
-        rows: stored,
-        stamp: Some(stamp),
+    db::write_transaction(conn, clock, |conn, stamp| {
+        Ok(Written::stamped(
+            shape.dataset,
+            sql::upsert(conn, shape, rows, stamp)?,
+            stamp,
+        ))
     })
 }
 

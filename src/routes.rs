@@ -108,6 +108,26 @@ async fn dataset_methods(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(wrong_method(dataset))
 }
 
+/// The dataset `name`, if `usable` says the request may use it. A dataset
+/// that is not gets `refuse`'s answer; no dataset at all, a 404 listing
+/// those the request could have named ("pull one of: …").
+pub(crate) fn dataset_for(
+    name: &str,
+    usable: fn(crate::datasets::Dataset) -> bool,
+    doing: &str,
+    refuse: impl FnOnce(crate::datasets::Dataset) -> ApiError,
+) -> Result<crate::datasets::Dataset, ApiError> {
+    use crate::datasets::Dataset;
+    match Dataset::from_name(name) {
+        Some(dataset) if usable(dataset) => Ok(dataset),
+        Some(dataset) => Err(refuse(dataset)),
+        None => Err(ApiError::UnknownDataset(format!(
+            "no dataset named '{name}'; {doing} one of: {}",
+            Dataset::names_where(usable)
+        ))),
+    }
+}
+
 /// A method `dataset` does not take: 405 with the methods it does (game
 /// actions are only written, game sessions only pulled), and where to go.
 pub(crate) fn wrong_method(dataset: crate::datasets::Dataset) -> ApiError {

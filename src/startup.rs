@@ -36,6 +36,16 @@ pub struct AppState {
     pub deletions_retention: std::time::Duration,
 }
 
+impl AppState {
+    /// The oldest time the deletions feed still covers: records before it
+    /// are purged, and a pull reaching back further is refused.
+    pub fn deletions_horizon(&self) -> crate::timestamp::Timestamp {
+        crate::timestamp::Timestamp::from_micros(
+            self.clock.now().as_micros() - self.deletions_retention.as_micros() as i64,
+        )
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
@@ -206,9 +216,7 @@ impl Application {
         let state = self.state.clone();
         let purge =
             actix_web::rt::spawn(keep_fresh("deletions to purge", PURGE_EVERY, move || {
-                let before = crate::timestamp::Timestamp::from_micros(
-                    state.clock.now().as_micros() - state.deletions_retention.as_micros() as i64,
-                );
+                let before = state.deletions_horizon();
                 let purged = crate::ingest::delete::purge(&mut *state.pools.write.get()?, before)?;
                 Ok::<_, crate::error::ApiError>(
                     (purged > 0).then_some("purged deletion records past the retention period"),

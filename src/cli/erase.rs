@@ -5,9 +5,8 @@ use super::{connect_existing, CliResult};
 use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::datasets::catalog::Catalog;
-use crate::datasets::column::{Column, Kind};
+use crate::datasets::column::check_id;
 use crate::ingest::erase;
-use crate::ingest::fields::Raw;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,9 +15,7 @@ pub struct Args {
 }
 
 pub fn run(settings: Settings, Args { player_id }: Args) -> CliResult {
-    Column::new("id", Kind::Id, "")
-        .parse(Raw::Text(&player_id))
-        .map_err(|reason| format!("the player id {reason}"))?;
+    check_id(&player_id).map_err(|reason| format!("the player id {reason}"))?;
     let mut conn = connect_existing(&settings)?;
     let catalog = Catalog::load(&mut conn)?;
     let erased = erase::erase(&mut conn, &SystemClock, &catalog, &player_id)?;

@@ -78,8 +78,7 @@ pub fn run(mut settings: Settings, args: Args) -> CliResult {
     settings.trusted_proxies = args.trust_proxies;
     settings.wrong_key_burst = args.wrong_key_burst;
     settings.max_uploads = args.max_uploads;
-    settings.deletions_retention =
-        std::time::Duration::from_secs(args.deletions_retention_days * 24 * 3600);
+    settings.deletions_retention = Settings::days(args.deletions_retention_days);
     settings.max_upload_bytes = args
         .max_upload_bytes
         .unwrap_or_else(|| Settings::default_max_upload_bytes(args.max_body_bytes));

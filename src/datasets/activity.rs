@@ -30,6 +30,9 @@ struct Source<'a> {
     /// `SELECT … WHERE player = ? AND stamp >= ? AND stamp < ?`, before the
     /// page's own condition and order.
     select: String,
+    /// The stamp and key columns, quoted.
+    stamp_sql: String,
+    key_sql: String,
     order: String,
     page: VecDeque<RowBuf>,
     /// The last row read: where the next page starts.
@@ -58,6 +61,8 @@ impl<'a> Source<'a> {
                 quote(shape.dataset.def().player.expect("a player column"))
             ),
             order: format!(" ORDER BY {stamp_sql}, {key_sql} LIMIT {PAGE_ROWS}"),
+            stamp_sql,
+            key_sql,
             page: VecDeque::new(),
             after: None,
             done: false,
@@ -75,8 +80,7 @@ impl<'a> Source<'a> {
         if !self.page.is_empty() || self.done {
             return Ok(());
         }
-        let stamp_sql = quote(self.shape.columns[self.stamp].sql_name());
-        let key_sql = quote(self.shape.columns[self.shape.key].sql_name());
+        let (stamp_sql, key_sql) = (&self.stamp_sql, &self.key_sql);
         let mut statement = Statement::new(self.select.as_str())
             .bind_text(player)
             .sql(format!(" AND {stamp_sql} >= "))

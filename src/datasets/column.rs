@@ -18,6 +18,13 @@ use std::borrow::Cow;
 /// size either database refuses in an index.
 pub const MAX_ID_CHARS: usize = 128;
 
+/// Checks an identifier given outside a row (a player's id in a path or on
+/// the command line) as a row's id is checked; the reason completes "<the
+/// id> …".
+pub fn check_id(text: &str) -> Result<(), String> {
+    Kind::Id.parse(Raw::Text(text)).map(drop)
+}
+
 /// What a column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {

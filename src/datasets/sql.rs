@@ -17,9 +17,9 @@ use diesel::{QueryResult, RunQueryDsl};
 use std::borrow::Cow;
 use std::io;
 
-/// Bound parameters per upsert statement: well under both backends' limits
-/// (SQLite 32,766, PostgreSQL 65,535), and about 500 rows of the widest
-/// dataset.
+/// Bound parameters per PostgreSQL upsert statement (SQLite's upserts are
+/// one row each): well under its limit of 65,535, and about 500 rows of the
+/// widest dataset.
 const UPSERT_PARAMS: usize = 8_000;
 
 /// Quotes an identifier. Column names come from the description or from
@@ -95,9 +95,7 @@ impl<'a> Statement<'a> {
             Value::Bool(v) => Piece::Bool(*v),
         });
     }
-}
 
-impl<'a> Statement<'a> {
     /// A row's values but its stamp, comma-separated, in column order.
     fn push_row(&mut self, shape: &Shape, row: &'a [Value], nulls: Nulls) {
         let mut first = true;

@@ -55,12 +55,15 @@ pub fn delete(
     let dataset = shape.dataset.name();
     let key = quote(shape.columns[shape.key].sql_name());
     let table = quote(dataset);
-    let sessions_of_actions = dataset == "game_actions";
+    // A dataset written but never pulled (game actions) is seen through
+    // another (game sessions): its deletes are not listed, its sessions are
+    // stamped again instead.
+    let seen_through_sessions = !shape.dataset.is_pullable();
     db::write_transaction(conn, clock, |conn, stamp| {
         let mut deleted = 0;
         let mut sessions = BTreeSet::new();
         for chunk in keys.chunks(KEYS_PER_STATEMENT) {
-            if sessions_of_actions {
+            if seen_through_sessions {
                 let select = in_list(
                     Statement::new(
                         "SELECT DISTINCT session_id AS key FROM game_actions WHERE id IN ",
@@ -76,9 +79,7 @@ pub fn delete(
             .sql(format!(" RETURNING {key} AS key"));
             let gone = load_keys(conn, delete)?;
             deleted += gone.len();
-            // Game actions are never pulled: what consumers see of their
-            // deletion is their sessions (below).
-            if shape.dataset.is_pullable() {
+            if !seen_through_sessions {
                 record(conn, dataset, &gone, stamp)?;
             }
         }

@@ -27,7 +27,7 @@
 //! alone, before it joins a group at all; the savepoints are for what only
 //! the database can refuse.
 
-use super::{Admission, BodyFormat, Pending, Written};
+use super::{Admission, BodyFormat, Pending, Written, WRITE_CHUNK_ROWS};
 use crate::clock::Clock;
 use crate::datasets::catalog::{Catalog, Shape};
 use crate::datasets::{sql, Dataset};
@@ -215,11 +215,7 @@ fn write_together(
         let mut written = Vec::with_capacity(writes.len());
         for write in writes {
             let rows = pending.add_body(conn, write.shape(), write.format, &write.body)?;
-            written.push(Written {
-                dataset: write.dataset.name(),
-                rows,
-                stamp: Some(stamp),
-            });
+            written.push(Written::stamped(write.dataset, rows, stamp));
         }
         pending.flush(conn)?;
         Ok(written)
@@ -246,11 +242,7 @@ fn write_in_one_statement(
     Ok(writes
         .iter()
         .zip(stored)
-        .map(|(write, rows)| Written {
-            dataset: write.dataset.name(),
-            rows,
-            stamp: Some(stamp),
-        })
+        .map(|(write, rows)| Written::stamped(write.dataset, rows, stamp))
         .collect())
 }
 
@@ -267,14 +259,8 @@ fn write_apart(
             .map(|write| {
                 // Nested in the write transaction, this is a savepoint.
                 conn.transaction(|conn| {
-                    let mut pending = Pending::new(stamp);
-                    let rows = pending.add_body(conn, write.shape(), write.format, &write.body)?;
-                    pending.flush(conn)?;
-                    Ok(Written {
-                        dataset: write.dataset.name(),
-                        rows,
-                        stamp: Some(stamp),
-                    })
+                    let (shape, format, body) = (write.shape(), write.format, &write.body);
+                    super::write_body(conn, stamp, WRITE_CHUNK_ROWS, shape, format, body)
                 })
             })
             .collect())

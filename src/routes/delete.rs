@@ -97,9 +97,8 @@ async fn run(
 
 /// The dataset named `name`, if its rows can be deleted.
 fn deletable(name: &str) -> Result<Dataset, ApiError> {
-    match Dataset::from_name(name) {
-        Some(dataset) if dataset.is_deletable() => Ok(dataset),
-        Some(dataset) => Err(ApiError::NotFound(format!(
+    super::dataset_for(name, Dataset::is_deletable, "delete from", |dataset| {
+        ApiError::NotFound(format!(
             "{} rows are not deleted by key: {}",
             dataset.name(),
             match dataset.def().role {
@@ -108,10 +107,6 @@ fn deletable(name: &str) -> Result<Dataset, ApiError> {
                 }
                 _ => "they are kept by hourglass".to_string(),
             }
-        ))),
-        None => Err(ApiError::UnknownDataset(format!(
-            "no dataset named '{name}'; delete from one of: {}",
-            Dataset::names_where(Dataset::is_deletable)
-        ))),
-    }
+        ))
+    })
 }

@@ -2,10 +2,9 @@
 //! everywhere (see `ingest::erase`).
 
 use crate::auth::Scope;
-use crate::datasets::column::{Column, Kind};
+use crate::datasets::column::check_id;
 use crate::error::ApiError;
 use crate::ingest::erase;
-use crate::ingest::fields::Raw;
 use crate::startup::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -16,7 +15,7 @@ pub async fn erase(
 ) -> Result<HttpResponse, ApiError> {
     state.keys.require(&req, Scope::Write).await?;
     let player = path.into_inner();
-    if let Err(reason) = Column::new("id", Kind::Id, "").parse(Raw::Text(&player)) {
+    if let Err(reason) = check_id(&player) {
         return Err(ApiError::InvalidParameter {
             parameter: "id",
             reason: format!("(the player's id, in the path) {reason}"),

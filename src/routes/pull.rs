@@ -3,10 +3,9 @@
 //! (`start`/`end` are synonyms of `from`/`to`; see `window.rs`).
 
 use crate::auth::Scope;
-use crate::datasets::column::{Column, Kind};
+use crate::datasets::column::check_id;
 use crate::datasets::Dataset;
 use crate::error::ApiError;
-use crate::ingest::fields::Raw;
 use crate::startup::AppState;
 use crate::stream::{self, Pulling, What};
 use crate::visibility;
@@ -84,16 +83,7 @@ pub async fn pull(
 ) -> Result<HttpResponse, ApiError> {
     let key = state.keys.require(&req, Scope::Read).await?;
     let name = path.into_inner();
-    let dataset = match Dataset::from_name(&name) {
-        Some(dataset) if dataset.is_pullable() => dataset,
-        Some(dataset) => return Err(super::wrong_method(dataset)),
-        None => {
-            return Err(ApiError::UnknownDataset(format!(
-                "no dataset named '{name}'; pull one of: {}",
-                Dataset::names_where(Dataset::is_pullable)
-            )))
-        }
-    };
+    let dataset = super::dataset_for(&name, Dataset::is_pullable, "pull", super::wrong_method)?;
     let params = PullParams::parse(req.query_string(), &state.extra_params)?;
     let window = TimeWindow::from_params(given(&params.from), given(&params.to))?;
     let accept = req
@@ -102,15 +92,14 @@ pub async fn pull(
         .and_then(|v| v.to_str().ok());
     // The deletions feed keeps its records for a while only: a window that
     // reaches back past that would miss some, silently.
-    if dataset.def().role == crate::datasets::Role::Feed {
-        let horizon = state.clock.now().as_micros() - state.deletions_retention.as_micros() as i64;
-        if window.from().as_micros() < horizon {
-            let days = state.deletions_retention.as_secs() / 86_400;
-            return Err(ApiError::DeletionsPurged(format!(
-                "deletions are kept {days} days and this window starts before that: \
-                 resync every dataset in full, then pull deletions from the time the resync began"
-            )));
-        }
+    if dataset.def().role == crate::datasets::Role::Feed
+        && window.from() < state.deletions_horizon()
+    {
+        let days = state.deletions_retention.as_secs() / 86_400;
+        return Err(ApiError::DeletionsPurged(format!(
+            "deletions are kept {days} days and this window starts before that: \
+             resync every dataset in full, then pull deletions from the time the resync began"
+        )));
     }
     let format = Format::negotiate(given(&params.format).map(|(_, v)| v), accept)?;
     let file = (
@@ -129,7 +118,7 @@ pub async fn activity(
 ) -> Result<HttpResponse, ApiError> {
     let key = state.keys.require(&req, Scope::Read).await?;
     let player = path.into_inner();
-    if let Err(reason) = Column::new("id", Kind::Id, "").parse(Raw::Text(&player)) {
+    if let Err(reason) = check_id(&player) {
         return Err(ApiError::InvalidParameter {
             parameter: "id",
             reason: format!("(the player's id, in the path) {reason}"),

@@ -28,16 +28,7 @@ pub async fn push(
     let started = Instant::now();
     state.keys.require(&req, Scope::Write).await?;
     let name = path.into_inner();
-    let dataset = match Dataset::from_name(&name) {
-        Some(dataset) if dataset.is_pushable() => dataset,
-        Some(dataset) => return Err(super::wrong_method(dataset)),
-        None => {
-            return Err(ApiError::UnknownDataset(format!(
-                "no dataset named '{name}'; write one of: {}",
-                Dataset::names_where(Dataset::is_pushable)
-            )))
-        }
-    };
+    let dataset = super::dataset_for(&name, Dataset::is_pushable, "write", super::wrong_method)?;
 
     let Body {
         bytes: body,

@@ -23,8 +23,8 @@ fn ok(output: std::process::Output) -> String {
 }
 
 #[test]
-fn keys_import_and_seed_work_from_the_command_line_on_sqlite() {
-    keys_import_and_seed_work_from_the_command_line(Backend::Sqlite);
+fn keys_import_delete_erase_and_seed_work_from_the_command_line_on_sqlite() {
+    keys_import_delete_erase_and_seed_work_from_the_command_line(Backend::Sqlite);
 }
 
 #[test]
@@ -32,11 +32,11 @@ fn keys_import_and_seed_work_from_the_command_line_on_sqlite() {
     not(hourglass_pg),
     ignore = "no PostgreSQL binaries were found at build time"
 )]
-fn keys_import_and_seed_work_from_the_command_line_on_postgres() {
-    keys_import_and_seed_work_from_the_command_line(Backend::Postgres);
+fn keys_import_delete_erase_and_seed_work_from_the_command_line_on_postgres() {
+    keys_import_delete_erase_and_seed_work_from_the_command_line(Backend::Postgres);
 }
 
-fn keys_import_and_seed_work_from_the_command_line(backend: Backend) {
+fn keys_import_delete_erase_and_seed_work_from_the_command_line(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let database = new_database(backend, dir.path());
     let db = std::path::Path::new(&database);
