@@ -336,6 +336,25 @@ pub const EVENTS: Load = Load {
     rows: (1, 3),
 };
 
+/// The window of `length` from `from`, once it has ended by our clock (the
+/// server's is the same): its end, and its query string to the microsecond.
+pub async fn next_window(
+    from: chrono::NaiveDateTime,
+    length: Duration,
+) -> (chrono::NaiveDateTime, String) {
+    let to = from + chrono::Duration::from_std(length).unwrap();
+    let ahead = (to - chrono::Utc::now().naive_utc())
+        .to_std()
+        .unwrap_or_default();
+    actix_web::rt::time::sleep(ahead).await;
+    let query = format!(
+        "from={}&to={}",
+        from.format("%Y-%m-%dT%H:%M:%S%.6f"),
+        to.format("%Y-%m-%dT%H:%M:%S%.6f")
+    );
+    (to, query)
+}
+
 /// Pulls the consumer of [`check_no_miss`] runs at once with one key: one per
 /// dataset it copies.
 pub const CONSUMER_STREAMS: usize = 5;
@@ -382,17 +401,7 @@ pub async fn check_no_miss(
     let (mut pulled, mut windows) = (0, 0);
     let end = started + chrono::Duration::from_std(WRITING + Duration::from_secs(1)).unwrap();
     while from < end {
-        let to = from + chrono::Duration::from_std(WINDOW).unwrap();
-        // Pull as soon as `to` has passed by our clock (the server's is the same).
-        let ahead = (to - chrono::Utc::now().naive_utc())
-            .to_std()
-            .unwrap_or_default();
-        actix_web::rt::time::sleep(ahead).await;
-        let query = format!(
-            "from={}&to={}",
-            from.format("%Y-%m-%dT%H:%M:%S%.6f"),
-            to.format("%Y-%m-%dT%H:%M:%S%.6f")
-        );
+        let (to, query) = next_window(from, WINDOW).await;
         let server = &pull_from[windows % pull_from.len()];
         windows += 1;
         // All datasets at once, the moment the window has ended: that is

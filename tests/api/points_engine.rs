@@ -138,16 +138,7 @@ async fn a_points_engine_fed_by_bets_and_deletions_ends_with_the_true_ledger(bac
     let mut from = started - chrono::Duration::seconds(1);
     let end = started + chrono::Duration::from_std(WRITING + Duration::from_secs(1)).unwrap();
     while from < end {
-        let to = from + chrono::Duration::from_std(WINDOW).unwrap();
-        let ahead = (to - chrono::Utc::now().naive_utc())
-            .to_std()
-            .unwrap_or_default();
-        actix_web::rt::time::sleep(ahead).await;
-        let query = format!(
-            "from={}&to={}",
-            from.format("%Y-%m-%dT%H:%M:%S%.6f"),
-            to.format("%Y-%m-%dT%H:%M:%S%.6f")
-        );
+        let (to, query) = crate::no_miss::next_window(from, WINDOW).await;
         let (bets, deletions) =
             futures_util::future::join(pull("bets", &query), pull("deletions", &query)).await;
         // A window's deletions first, then its rows: a row in the window
