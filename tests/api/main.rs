@@ -22,6 +22,7 @@
 //! - `custom_fields`: custom player fields declared at run time; `/api/schema` agrees with every pull
 //! - `migration`: an integer-id database migrates to text ids in place, every row kept
 //! - `cli`: the `hourglass` binary's commands
+//! - `demo`: the seeded demo holds together (stamps, bets, money, people, every hour filled)
 //! - `openapi`: openapi.yaml's dataset schemas follow the datasets' description
 
 mod activity;
@@ -30,6 +31,7 @@ mod bad_input;
 mod cli;
 mod custom_fields;
 mod deletions;
+mod demo;
 mod erasure;
 mod game_sessions;
 mod group_commit;
