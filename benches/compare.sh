@@ -84,7 +84,7 @@ rows_end=$rows_to
 game_end=$game_to
 
 ts() { echo "strftime('%Y-%m-%d %H:%M:%S', $1 / 1000000, 'unixepoch')"; }
-money() { echo "(CASE WHEN $1 < 0 THEN '-' ELSE '' END) || (abs($1) / 1000000) || '.' || substr(printf('%06d', abs($1) % 1000000), 1, 2)"; }
+money() { echo "(CASE WHEN $1 < 0 THEN '-' ELSE '' END) || (abs($1) / 1000000) || '.' || printf('%06d', abs($1) % 1000000)"; }
 sql_rows="SELECT id, player_id, $(money amount) AS amount, currency, type, status, payment_system, dir,
   $(ts created_at) AS created_at, $(ts updated_at) AS updated_at, invoice_id, wallet_id, user_agent, ip, requisite, comment
   FROM transactions WHERE updated_at >= $rows_from AND updated_at < $rows_end ORDER BY updated_at, id"

@@ -52,7 +52,7 @@ raw="SELECT id, player_id, amount, currency, type, status, payment_system, dir, 
   FROM transactions WHERE updated_at >= $from AND updated_at < $(( to + 1000000 )) ORDER BY updated_at, id"
 # The same, formatted by PostgreSQL as hourglass writes it (timestamps, decimals).
 ts() { echo "to_char(to_timestamp($1 / 1000000) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"; }
-formatted="SELECT id, player_id, trim_scale(amount / 1000000.0)::text, currency, type, status, payment_system, dir, $(ts created_at), $(ts updated_at), invoice_id, wallet_id, user_agent, ip, requisite, comment
+formatted="SELECT id, player_id, (amount::numeric / 1000000)::numeric(20,6)::text, currency, type, status, payment_system, dir, $(ts created_at), $(ts updated_at), invoice_id, wallet_id, user_agent, ip, requisite, comment
   FROM transactions WHERE updated_at >= $from AND updated_at < $(( to + 1000000 )) ORDER BY updated_at, id"
 
 # CPU time (clock ticks) of the whole PostgreSQL cluster: its live processes,

@@ -21,7 +21,8 @@ pub enum Cell<'a> {
     Null,
     Text(&'a str),
     Int(i64),
-    Money(Money),
+    /// An amount, written with this many decimal places.
+    Money(Money, u32),
     /// Written `YYYY-MM-DD HH:MM:SS`.
     Time(Timestamp),
     /// Written `true` / `false`.
@@ -82,9 +83,9 @@ fn format_scalar<'s>(cell: &Cell<'_>, scratch: &'s mut Scratch) -> Option<&'s [u
             value.write_to(&mut scratch.time);
             Some(&scratch.time)
         }
-        Cell::Money(value) => {
+        Cell::Money(value, places) => {
             scratch.money.clear();
-            value.write_to(&mut scratch.money);
+            value.write_to(places, &mut scratch.money);
             Some(&scratch.money)
         }
         Cell::Bool(value) => Some(if value { b"true" } else { b"false" }),
@@ -129,7 +130,7 @@ mod tests {
         vec![
             Cell::Int(7),
             Cell::Text("O'Brien, \"Bob\"\nnewline"),
-            Cell::Money(Money::parse("-12.5").unwrap()),
+            Cell::Money(Money::parse("-12.5").unwrap(), 2),
             Cell::Time(Timestamp::parse("2020-10-10 07:12:09").unwrap()),
             Cell::Bit(true),
             Cell::Null,
@@ -182,7 +183,7 @@ mod tests {
             let cells: Vec<Vec<Cell<'_>>> = rows.iter().map(|(text, int, micros, flag)| vec![
                 Cell::Int(*int),
                 text.as_ref().map_or(Cell::Null, |t| Cell::Text(t)),
-                Cell::Money(Money::from_micros(*micros)),
+                Cell::Money(Money::from_micros(*micros), 6),
                 Cell::Time(Timestamp::from_micros(*micros)),
                 Cell::Bit(*flag),
                 Cell::Bool(*flag),
@@ -208,7 +209,7 @@ mod tests {
             let cells: Vec<Vec<Cell<'_>>> = rows.iter().map(|(text, int, micros, flag)| vec![
                 Cell::Int(*int),
                 text.as_ref().map_or(Cell::Null, |t| Cell::Text(t)),
-                Cell::Money(Money::from_micros(*micros)),
+                Cell::Money(Money::from_micros(*micros), 6),
                 Cell::Time(Timestamp::from_micros(*micros)),
                 Cell::Bit(*flag),
                 Cell::Bool(*flag),

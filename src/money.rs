@@ -73,9 +73,11 @@ impl Money {
         Ok(Money(if negative { -micros } else { micros }))
     }
 
-    /// Appends the plain decimal form: at least two decimals, trailing zeros
-    /// beyond that dropped (`12.50`, `0.000001`, `-3.00`).
-    pub fn write_to(self, out: &mut Vec<u8>) {
+    /// Appends the plain decimal form with `places` decimals (`12.50`,
+    /// `-3.000000`), so that every value of a column is written alike. A
+    /// value with more places than `places` (which validation prevents)
+    /// keeps them rather than being rounded.
+    pub fn write_to(self, places: u32, out: &mut Vec<u8>) {
         let magnitude = self.0.unsigned_abs();
         if self.0 < 0 {
             out.push(b'-');
@@ -89,18 +91,18 @@ impl Money {
             *digit = b'0' + (rest % 10) as u8;
             rest /= 10;
         }
-        let keep = fraction
+        let needed = fraction
             .iter()
             .rposition(|&d| d != b'0')
             .map_or(0, |i| i + 1);
-        out.extend_from_slice(&fraction[..keep.max(2)]);
+        out.extend_from_slice(&fraction[..needed.max(places.min(SCALE) as usize)]);
     }
 }
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = Vec::with_capacity(24);
-        self.write_to(&mut out);
+        self.write_to(SCALE, &mut out);
         f.write_str(std::str::from_utf8(&out).expect("ascii"))
     }
 }
@@ -117,20 +119,32 @@ mod tests {
     #[test]
     fn parses_and_prints_plain_decimals() {
         for (input, output) in [
-            ("12.5", "12.50"),
-            ("12.50", "12.50"),
-            ("+7", "7.00"),
-            ("-3", "-3.00"),
+            ("12.5", "12.500000"),
+            ("+7", "7.000000"),
+            ("-3", "-3.000000"),
             ("0.000001", "0.000001"),
-            ("-0.1", "-0.10"),
-            (".5", "0.50"),
-            ("5.", "5.00"),
-            ("1.2500000000", "1.25"),
+            ("-0.1", "-0.100000"),
+            (".5", "0.500000"),
+            ("5.", "5.000000"),
+            ("1.2500000000", "1.250000"),
             ("9223372036854.775807", "9223372036854.775807"),
             ("-9223372036854.775807", "-9223372036854.775807"),
         ] {
             assert_eq!(money(input).to_string(), output, "{input}");
         }
+    }
+
+    #[test]
+    fn writes_the_places_asked_for_and_never_rounds() {
+        let written = |text: &str, places: u32| {
+            let mut out = Vec::new();
+            money(text).write_to(places, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(written("12.5", 2), "12.50");
+        assert_eq!(written("-3", 2), "-3.00");
+        assert_eq!(written("0", 6), "0.000000");
+        assert_eq!(written("0.125", 2), "0.125");
     }
 
     #[test]

@@ -109,7 +109,10 @@ impl Kind {
             (_, Slot::Null) => Cell::Null,
             (_, Slot::Text(start, end)) => Cell::Text(&text[start as usize..end as usize]),
             (Kind::Time, Slot::Int(v)) => Cell::Time(Timestamp::from_micros(v)),
-            (Kind::Money | Kind::Cents, Slot::Int(v)) => Cell::Money(Money::from_micros(v)),
+            (Kind::Money | Kind::Cents, Slot::Int(v)) => Cell::Money(
+                Money::from_micros(v),
+                self.places().expect("a decimal kind"),
+            ),
             (Kind::Bool, Slot::Int(v)) => Cell::Bool(v != 0),
             (Kind::Bit, Slot::Int(v)) => Cell::Bit(v != 0),
             (Kind::Bit, Slot::Bool(v)) => Cell::Bit(v),

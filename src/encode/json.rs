@@ -1,7 +1,8 @@
 //! JSON: one array of objects, or NDJSON, one object per line.
 //!
 //! Written by hand rather than through serde so that amounts are emitted as
-//! exact JSON numbers (`12.50`), and keys are escaped once, not per row.
+//! exact JSON numbers with their column's places (`12.500000`), and keys are
+//! escaped once, not per row.
 
 use super::{format_scalar, Cell, Scratch, CHUNK_SIZE};
 use std::io::{self, Write};

@@ -434,5 +434,5 @@ async fn every_body_format_writes_the_same_rows(backend: Backend) {
         rows[4]["kind"], "Prize",
         "enumerations are stored in the spec's spelling"
     );
-    assert_eq!(rows[4]["stake"].to_string(), "10.00");
+    assert_eq!(rows[4]["stake"].to_string(), "10.000000");
 }

@@ -201,7 +201,7 @@ async fn deleting_game_actions_re_emits_their_sessions_and_an_emptied_one_is_del
     assert_eq!(sessions[0]["bet_count"], 1, "{sessions:?}");
     assert_eq!(
         sessions[0]["bet_amount"].to_string(),
-        "1.50",
+        "1.500000",
         "{sessions:?}"
     );
     let deleted = app.pull_json("deletions", &nine).await;

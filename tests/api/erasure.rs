@@ -100,7 +100,7 @@ async fn an_erased_player_keeps_the_money_rows_and_loses_the_personal_data(backe
         ),
         (Some("t-p1"), Some("p1"))
     );
-    assert_eq!(transaction["amount"].to_string(), "25.00");
+    assert_eq!(transaction["amount"].to_string(), "25.000000");
     assert_eq!(
         transaction["currency"],
         sample_row("transactions", "x")["currency"]

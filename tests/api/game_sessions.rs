@@ -30,7 +30,7 @@ async fn a_session_straddling_three_windows_comes_out_whole_in_each(backend: Bac
         .await;
 
     let s1 = json!({"player_id": "7", "session_id": "s1", "game_code": "sb", "game_name": "Starburst",
-        "currency": "EUR", "bet_count": 3, "win_count": 2, "bet_amount": "3.100002", "win_amount": "10.25",
+        "currency": "EUR", "bet_count": 3, "win_count": 2, "bet_amount": "3.100002", "win_amount": "10.250000",
         "created_at": "2020-10-10 07:10:00", "updated_at": "2020-10-10 09:59:59", "game_vendor": "NetEnt",
         "balance_type": "Normal", "ip": "10.0.0.1", "user_agent": "UA", "ref_code": "r"});
     let normalise = |rows: Vec<Value>| -> Vec<Value> {
@@ -68,7 +68,7 @@ async fn a_session_straddling_three_windows_comes_out_whole_in_each(backend: Bac
     assert_eq!(middle[1], s1);
     assert_eq!(middle[0]["bet_count"], 1);
     assert_eq!(middle[0]["win_count"], 0);
-    assert_eq!(middle[0]["win_amount"], "0.00");
+    assert_eq!(middle[0]["win_amount"], "0.000000");
     assert!(app
         .pull_json(
             "game_sessions",
@@ -99,7 +99,7 @@ async fn a_session_straddling_three_windows_comes_out_whole_in_each(backend: Bac
         .await;
     assert_eq!(
         csv.lines().nth(1).unwrap(),
-        "7,s1,sb,Starburst,EUR,3,2,3.100002,10.25,2020-10-10 07:10:00,2020-10-10 09:59:59,NetEnt,Normal,10.0.0.1,UA,r"
+        "7,s1,sb,Starburst,EUR,3,2,3.100002,10.250000,2020-10-10 07:10:00,2020-10-10 09:59:59,NetEnt,Normal,10.0.0.1,UA,r"
     );
 }
 

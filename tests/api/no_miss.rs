@@ -162,7 +162,7 @@ async fn a_late_action_re_emits_its_session_with_the_new_totals(backend: Backend
             next[0]["bet_count"].clone(),
             next[0]["bet_amount"].to_string()
         ),
-        (json!(2), "3.50".to_string())
+        (json!(2), "3.500000".to_string())
     );
     assert_eq!(
         next[0]["updated_at"], "2020-10-10 07:50:00",
