@@ -122,6 +122,14 @@ impl Timeline<'_> {
     }
 }
 
+/// What every part of the simulation draws on: the random generator, fresh
+/// ids, and the timeline it records its changes on.
+struct Sim<'c> {
+    rng: fastrand::Rng,
+    ids: Ids,
+    timeline: Timeline<'c>,
+}
+
 /// Fresh ids for every row that needs one, as an operator's database hands
 /// them out.
 struct Ids(u64);
@@ -136,17 +144,19 @@ impl Ids {
 /// Every change of the simulated period, in time order.
 fn simulate(catalog: &Catalog, options: SeedOptions) -> Vec<(i64, usize, Change)> {
     let end = options.until.as_micros();
-    let mut timeline = Timeline {
-        catalog,
-        start: end - i64::from(options.days.max(1)) * DAY,
-        end,
-        changes: Vec::new(),
+    let mut sim = Sim {
+        rng: fastrand::Rng::with_seed(options.seed),
+        ids: Ids(1_000_000),
+        timeline: Timeline {
+            catalog,
+            start: end - i64::from(options.days.max(1)) * DAY,
+            end,
+            changes: Vec::new(),
+        },
     };
-    let mut rng = fastrand::Rng::with_seed(options.seed);
-    let mut ids = Ids(1_000_000);
-    let book = sportsbook::Sportsbook::schedule(&mut rng, &mut ids, &mut timeline);
-    players::simulate(&mut rng, &mut ids, &mut timeline, &book, options.players);
-    let mut changes = timeline.changes;
+    let book = sportsbook::Sportsbook::schedule(&mut sim);
+    players::simulate(&mut sim, &book, options.players);
+    let mut changes = sim.timeline.changes;
     // Stable: two versions of a row recorded at one moment keep their order.
     changes.sort_by_key(|(at, _, _)| *at);
     changes

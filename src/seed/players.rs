@@ -15,7 +15,7 @@ use super::sportsbook::{with, Sportsbook};
 use super::world::{
     Country, Device, PaymentSystem, Requisite, BANK_TRANSFER_NZ, COUNTRIES, DEVICES, GAMES, TRAFFIC,
 };
-use super::{cents_text, time, Ids, Timeline, DAY, HOUR, MINUTE, SECOND};
+use super::{cents_text, time, Sim, Timeline, DAY, HOUR, MINUTE, SECOND};
 use serde_json::{json, Value};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -61,16 +61,10 @@ struct Player<'a> {
 }
 
 /// Simulates `count` players over the timeline's period.
-pub fn simulate(
-    rng: &mut fastrand::Rng,
-    ids: &mut Ids,
-    timeline: &mut Timeline,
-    book: &Sportsbook,
-    count: u32,
-) {
+pub fn simulate(sim: &mut Sim, book: &Sportsbook, count: u32) {
     for n in 0..count {
-        let mut player = Player::register(rng, ids, timeline, book, FIRST_PLAYER + n);
-        player.live(rng, ids, timeline);
+        let mut player = Player::register(sim, book, FIRST_PLAYER + n);
+        player.live(sim);
     }
 }
 
@@ -110,61 +104,86 @@ fn ascii(name: &str) -> String {
         .collect()
 }
 
+/// The payer's account as `kind` writes it, for a player of `country`.
+fn requisite(
+    rng: &mut fastrand::Rng,
+    kind: Requisite,
+    country: &Country,
+    email: &str,
+    phone: &str,
+) -> String {
+    match kind {
+        Requisite::Card(brand) => format!("{brand}{}******{}", digits(rng, 5), digits(rng, 4)),
+        Requisite::Email => email.to_string(),
+        Requisite::Phone => phone.to_string(),
+        Requisite::Iban => format!(
+            "{}{} **** **** **** {}",
+            country.code,
+            digits(rng, 2),
+            digits(rng, 4)
+        ),
+        Requisite::Cpf => format!("***.{}.{}-**", digits(rng, 3), digits(rng, 3)),
+        Requisite::NzAccount => format!(
+            "{}-{}-*******-{}",
+            digits(rng, 2),
+            digits(rng, 4),
+            digits(rng, 2)
+        ),
+    }
+}
+
 impl<'a> Player<'a> {
-    fn register(
-        rng: &mut fastrand::Rng,
-        ids: &mut Ids,
-        timeline: &mut Timeline,
-        book: &'a Sportsbook,
-        number: u32,
-    ) -> Self {
-        let (start, end) = (timeline.start, timeline.end);
+    fn register(sim: &mut Sim, book: &'a Sportsbook, number: u32) -> Self {
+        let (start, end) = (sim.timeline.start, sim.timeline.end);
         let id = number.to_string();
-        let country = choose_country(rng);
+        let country = choose_country(&mut sim.rng);
         // Player one is a regular who registered long ago: README's examples use them.
-        let existing = number == FIRST_PLAYER || rng.bool();
+        let existing = number == FIRST_PLAYER || sim.rng.bool();
         let registered = if existing {
-            start - rng.i64(DAY..700 * DAY)
+            start - sim.rng.i64(DAY..700 * DAY)
         } else {
-            start + rng.i64(0..end - start)
+            start + sim.rng.i64(0..end - start)
         };
         let written = registered.max(start);
-        let female = rng.bool();
-        let first = *pick(rng, if female { country.female } else { country.male });
-        let last = *pick(rng, country.last);
+        let female = sim.rng.bool();
+        let first = *pick(
+            &mut sim.rng,
+            if female { country.female } else { country.male },
+        );
+        let last = *pick(&mut sim.rng, country.last);
         let email = format!(
             "{}.{}{}@{}",
             ascii(first),
             ascii(last),
-            rng.u32(1..100),
-            pick(rng, &["example.com", "example.net", "example.org"])
+            sim.rng.u32(1..100),
+            pick(&mut sim.rng, &["example.com", "example.net", "example.org"])
         );
         let phone = format!(
             "{}{}",
-            pick(rng, country.phone_prefixes),
-            digits(rng, country.phone_digits)
+            pick(&mut sim.rng, country.phone_prefixes),
+            digits(&mut sim.rng, country.phone_digits)
         );
-        let city = *pick(rng, country.cities);
+        let city = *pick(&mut sim.rng, country.cities);
         let locale = if country.second_locale_cities.contains(&city) {
             country.locales[1]
         } else {
             country.locales[0]
         };
-        let devices: Vec<_> = (0..rng.usize(1..4))
+        let devices: Vec<_> = (0..sim.rng.usize(1..4))
             .map(|_| {
                 let ip = format!(
                     "{}.{}.{}.{}",
-                    pick(rng, country.ip_octets),
-                    rng.u8(..),
-                    rng.u8(..),
-                    rng.u8(1..255)
+                    pick(&mut sim.rng, country.ip_octets),
+                    sim.rng.u8(..),
+                    sim.rng.u8(..),
+                    sim.rng.u8(1..255)
                 );
-                (pick(rng, DEVICES), ip)
+                (pick(&mut sim.rng, DEVICES), ip)
             })
             .collect();
-        let (source, ref_kind) = *pick(rng, TRAFFIC);
-        let ref_code = ref_kind.map(|kind| format!("{kind}-{}", digits(rng, 5)));
-        let age = rng.i64(18 * 365..70 * 365) * DAY;
+        let (source, ref_kind) = *pick(&mut sim.rng, TRAFFIC);
+        let ref_code = ref_kind.map(|kind| format!("{kind}-{}", digits(&mut sim.rng, 5)));
+        let age = sim.rng.i64(18 * 365..70 * 365) * DAY;
         let born = super::date(registered - age);
         let user = json!({
             "id": id,
@@ -183,61 +202,44 @@ impl<'a> Player<'a> {
             "self_excluded": false,
             "locale": locale,
         });
-        timeline.upsert(written, "users", &user);
+        sim.timeline.upsert(written, "users", &user);
 
         let mut contact = json!({
             "player_id": id,
             "email": email,
-            "email_subscribe": rng.u32(..10) < 7,
+            "email_subscribe": sim.rng.u32(..10) < 7,
             "phone": phone,
-            "phone_subscribe": rng.u32(..10) < 4,
+            "phone_subscribe": sim.rng.u32(..10) < 4,
             "created_at": time(registered),
         });
         // Players confirm their email (most of them) minutes after they
         // register; a new one does so before playing.
-        let confirmed = registered + rng.i64(MINUTE..10 * MINUTE);
+        let confirmed = registered + sim.rng.i64(MINUTE..10 * MINUTE);
         let mut arrives = written;
         if existing {
             contact["email_confirmed_at"] = json!(time(confirmed));
-            let phone_confirmed = confirmed + rng.i64(HOUR..30 * DAY);
-            if rng.bool() && phone_confirmed < start {
+            let phone_confirmed = confirmed + sim.rng.i64(HOUR..30 * DAY);
+            if sim.rng.bool() && phone_confirmed < start {
                 contact["phone_confirmed_at"] = json!(time(phone_confirmed));
             }
         }
-        timeline.upsert(written, "contacts", &contact);
-        if !existing && rng.u32(..10) < 8 {
+        sim.timeline.upsert(written, "contacts", &contact);
+        if !existing && sim.rng.u32(..10) < 8 {
             contact["email_confirmed_at"] = json!(time(confirmed));
-            timeline.upsert(confirmed, "contacts", &contact);
+            sim.timeline.upsert(confirmed, "contacts", &contact);
             arrives = confirmed;
         }
 
-        let payment = *pick(rng, country.payments);
-        let requisite = match payment.requisite {
-            Requisite::Card(brand) => format!("{brand}{}******{}", digits(rng, 5), digits(rng, 4)),
-            Requisite::Email => email.clone(),
-            Requisite::Phone => phone.clone(),
-            Requisite::Iban => format!(
-                "{}{} **** **** **** {}",
-                country.code,
-                digits(rng, 2),
-                digits(rng, 4)
-            ),
-            Requisite::Cpf => format!("***.{}.{}-**", digits(rng, 3), digits(rng, 3)),
-            Requisite::NzAccount => format!(
-                "{}-{}-*******-{}",
-                digits(rng, 2),
-                digits(rng, 4),
-                digits(rng, 2)
-            ),
-        };
+        let payment = *pick(&mut sim.rng, country.payments);
+        let requisite = requisite(&mut sim.rng, payment.requisite, country, &email, &phone);
         let balance = if existing {
-            rng.i64(0..200) * 100 * country.money_factor
+            sim.rng.i64(0..200) * 100 * country.money_factor
         } else {
             0
         };
         let normal = Wallet {
             row: json!({
-                "id": ids.next(),
+                "id": sim.ids.next(),
                 "player_id": id,
                 "type": "Normal",
                 "currency": country.currency,
@@ -245,7 +247,7 @@ impl<'a> Player<'a> {
             }),
             balance,
         };
-        normal.write(timeline, written);
+        normal.write(&mut sim.timeline, written);
         let heavy = number == FIRST_PLAYER;
         Player {
             id,
@@ -259,12 +261,12 @@ impl<'a> Player<'a> {
             normal,
             prize: None,
             owed: BinaryHeap::new(),
-            plays_casino: heavy || rng.u32(..10) < 8,
-            bets_on_sports: heavy || rng.u32(..10) < 6,
+            plays_casino: heavy || sim.rng.u32(..10) < 8,
+            bets_on_sports: heavy || sim.rng.u32(..10) < 6,
             gap: if heavy {
                 2 * HOUR
             } else {
-                rng.i64(3 * HOUR..30 * HOUR)
+                sim.rng.i64(3 * HOUR..30 * HOUR)
             },
             blocked_at: None,
             book,
@@ -272,67 +274,68 @@ impl<'a> Player<'a> {
     }
 
     /// Visits until the period ends, or the player excludes themselves.
-    fn live(&mut self, rng: &mut fastrand::Rng, ids: &mut Ids, timeline: &mut Timeline) {
-        let mut at = if self.arrives > timeline.start {
-            self.arrives + rng.i64(MINUTE..10 * MINUTE)
+    fn live(&mut self, sim: &mut Sim) {
+        let mut at = if self.arrives > sim.timeline.start {
+            self.arrives + sim.rng.i64(MINUTE..10 * MINUTE)
         } else {
-            timeline.start + rng.i64(0..self.gap)
+            sim.timeline.start + sim.rng.i64(0..self.gap)
         };
         let mut failed_blocked = 0;
-        while at < timeline.end {
-            self.collect(timeline, at);
-            let device = rng.usize(..self.devices.len());
-            let Some(now) = self.log_in(rng, ids, timeline, at, device) else {
+        while at < sim.timeline.end {
+            self.collect(&mut sim.timeline, at);
+            let device = sim.rng.usize(..self.devices.len());
+            let Some(now) = self.log_in(sim, at, device) else {
                 if self.blocked_at.is_some_and(|b| b <= at) {
                     failed_blocked += 1;
                     if failed_blocked == 2 {
                         return;
                     }
                 }
-                at += rng.i64(self.gap / 2..self.gap * 3 / 2);
+                at += sim.rng.i64(self.gap / 2..self.gap * 3 / 2);
                 continue;
             };
-            let mut now = now + rng.i64(10 * SECOND..2 * MINUTE);
-            match rng.u32(..1000) {
-                0..=3 => return self.exclude_themselves(timeline, now),
+            let mut now = now + sim.rng.i64(10 * SECOND..2 * MINUTE);
+            match sim.rng.u32(..1000) {
+                0..=3 => return self.exclude_themselves(&mut sim.timeline, now),
                 4..=5 => {
                     // The operator blocks the account, which ends the visit.
-                    let blocked = now + rng.i64(MINUTE..10 * MINUTE);
+                    let blocked = now + sim.rng.i64(MINUTE..10 * MINUTE);
                     self.blocked_at = Some(blocked);
                     self.user["is_blocked"] = json!(true);
-                    timeline.upsert(blocked, "users", &self.user);
-                    at = blocked + rng.i64(self.gap / 2..self.gap * 3 / 2);
+                    sim.timeline.upsert(blocked, "users", &self.user);
+                    at = blocked + sim.rng.i64(self.gap / 2..self.gap * 3 / 2);
                     continue;
                 }
                 6..=25 => {
                     self.contact["email_subscribe"] =
                         json!(!self.contact["email_subscribe"].as_bool().unwrap_or(false));
-                    timeline.upsert(now, "contacts", &self.contact);
+                    sim.timeline.upsert(now, "contacts", &self.contact);
                 }
                 _ => {}
             }
             let low = 1000 * self.country.money_factor;
-            if self.normal.balance < low || rng.u32(..5) == 0 {
-                now = self.deposit(rng, ids, timeline, now, device);
+            if self.normal.balance < low || sim.rng.u32(..5) == 0 {
+                now = self.deposit(sim, now, device);
             }
-            if rng.u32(..25) == 0 {
-                self.bonus(rng, ids, timeline, now);
+            if sim.rng.u32(..25) == 0 {
+                self.bonus(sim, now);
             }
-            if self.bets_on_sports && rng.u32(..10) < 8 {
-                for _ in 0..rng.u32(1..4) {
-                    now += rng.i64(20 * SECOND..3 * MINUTE);
-                    self.bet(rng, ids, timeline, now, device);
+            if self.bets_on_sports && sim.rng.u32(..10) < 8 {
+                for _ in 0..sim.rng.u32(1..4) {
+                    now += sim.rng.i64(20 * SECOND..3 * MINUTE);
+                    self.bet(sim, now, device);
                 }
             }
-            if self.plays_casino && rng.u32(..10) < 6 {
-                now = self.play(rng, ids, timeline, now, device);
+            if self.plays_casino && sim.rng.u32(..10) < 6 {
+                now = self.play(sim, now, device);
             }
-            if self.normal.balance > 30_000 * self.country.money_factor && rng.u32(..3) == 0 {
-                self.withdraw(rng, ids, timeline, now + MINUTE, device);
+            if self.normal.balance > 30_000 * self.country.money_factor && sim.rng.u32(..3) == 0 {
+                self.withdraw(sim, now + MINUTE, device);
             }
-            at = now + rng.i64(self.gap / 2..self.gap * 3 / 2);
+            at = now + sim.rng.i64(self.gap / 2..self.gap * 3 / 2);
         }
-        self.collect(timeline, timeline.end);
+        let end = sim.timeline.end;
+        self.collect(&mut sim.timeline, end);
     }
 
     /// Credits what the player is owed by `at`, each at its own time.
@@ -348,14 +351,7 @@ impl<'a> Player<'a> {
     }
 
     /// A login, retried once after a failure; the time it succeeded.
-    fn log_in(
-        &mut self,
-        rng: &mut fastrand::Rng,
-        ids: &mut Ids,
-        timeline: &mut Timeline,
-        at: i64,
-        device: usize,
-    ) -> Option<i64> {
+    fn log_in(&mut self, sim: &mut Sim, at: i64, device: usize) -> Option<i64> {
         let (kit, ip) = &self.devices[device];
         let mut login = json!({
             "player_id": self.id,
@@ -363,16 +359,16 @@ impl<'a> Player<'a> {
             "ref_code": self.user["ref_code"],
             "traffic_source": self.user["traffic_source"],
             "user_agent": kit.user_agent,
-            "host": pick(rng, kit.hosts),
+            "host": pick(&mut sim.rng, kit.hosts),
         });
         let blocked = self.blocked_at.is_some_and(|b| b <= at);
         let mut attempt = at;
         for _ in 0..2 {
             let reason = if blocked {
                 Some("account blocked")
-            } else if rng.u32(..100) < 7 {
+            } else if sim.rng.u32(..100) < 7 {
                 Some(*pick(
-                    rng,
+                    &mut sim.rng,
                     &[
                         "wrong password",
                         "wrong password",
@@ -383,28 +379,28 @@ impl<'a> Player<'a> {
             } else {
                 None
             };
-            login["id"] = json!(ids.next());
+            login["id"] = json!(sim.ids.next());
             login["created_at"] = json!(time(attempt));
             login["is_success"] = json!(u8::from(reason.is_none()));
             login["fail_reason"] = json!(reason);
-            timeline.upsert(attempt, "logins", &login);
+            sim.timeline.upsert(attempt, "logins", &login);
             if reason.is_none() {
                 if self.user["ip"] != json!(ip) || self.user["user_agent"] != json!(kit.user_agent)
                 {
                     self.user["ip"] = json!(ip);
                     self.user["user_agent"] = json!(kit.user_agent);
-                    timeline.upsert(attempt, "users", &self.user);
+                    sim.timeline.upsert(attempt, "users", &self.user);
                 }
                 if kit.hosts[0].starts_with("api.") && self.contact["push_token"].is_null() {
-                    self.contact["push_token"] = json!(format!("fcm:{:016x}", rng.u64(..)));
-                    timeline.upsert(attempt, "contacts", &self.contact);
+                    self.contact["push_token"] = json!(format!("fcm:{:016x}", sim.rng.u64(..)));
+                    sim.timeline.upsert(attempt, "contacts", &self.contact);
                 }
                 return Some(attempt);
             }
             if blocked {
                 return None;
             }
-            attempt += rng.i64(20 * SECOND..3 * MINUTE);
+            attempt += sim.rng.i64(20 * SECOND..3 * MINUTE);
         }
         None
     }
@@ -418,10 +414,10 @@ impl<'a> Player<'a> {
     }
 
     /// A transaction row of this player, with `changes`.
-    fn transaction(&self, ids: &mut Ids, at: i64, device: usize, changes: Value) -> Value {
+    fn transaction(&self, id: String, at: i64, device: usize, changes: Value) -> Value {
         with(
             &json!({
-                "id": ids.next(),
+                "id": id,
                 "player_id": self.id,
                 "currency": self.country.currency,
                 "type": "Normal",
@@ -435,36 +431,47 @@ impl<'a> Player<'a> {
         )
     }
 
-    /// A deposit: `New`, then (through banks) `Process`, then `Success` or
-    /// `Fail` minutes later (some bank payments hours later); an abandoned
-    /// one stays `New` and is deleted half an hour later, when its payment
-    /// page expires. Returns when the player moves on.
-    fn deposit(
-        &mut self,
-        rng: &mut fastrand::Rng,
-        ids: &mut Ids,
-        timeline: &mut Timeline,
+    /// A new (`New`) deposit or withdrawal through `system`.
+    #[allow(clippy::too_many_arguments)]
+    fn payment_row(
+        &self,
+        sim: &mut Sim,
         at: i64,
         device: usize,
-    ) -> i64 {
-        let amount =
-            pick(rng, &[10, 20, 20, 25, 50, 50, 100, 200, 500]) * 100 * self.country.money_factor;
-        let mut row = self.transaction(
-            ids,
+        dir: &str,
+        amount: i64,
+        system: &PaymentSystem,
+        requisite: &str,
+    ) -> Value {
+        let invoice = format!("{}{}", system.invoice, digits(&mut sim.rng, 10));
+        self.transaction(
+            sim.ids.next(),
             at,
             device,
             json!({
                 "amount": cents_text(amount),
-                "payment_system": self.payment.name,
-                "dir": "IN",
-                "invoice_id": format!("{}{}", self.payment.invoice, digits(rng, 10)),
-                "requisite": self.requisite,
+                "payment_system": system.name,
+                "dir": dir,
+                "invoice_id": invoice,
+                "requisite": requisite,
             }),
-        );
-        timeline.upsert(at, "transactions", &row);
-        let mut now = at + rng.i64(10 * SECOND..MINUTE);
-        if rng.u32(..100) < 15 {
-            timeline.delete(
+        )
+    }
+
+    /// A deposit: `New`, then (through banks) `Process`, then `Success` or
+    /// `Fail` minutes later (some bank payments hours later); an abandoned
+    /// one stays `New` and is deleted half an hour later, when its payment
+    /// page expires. Returns when the player moves on.
+    fn deposit(&mut self, sim: &mut Sim, at: i64, device: usize) -> i64 {
+        let amount = pick(&mut sim.rng, &[10, 20, 20, 25, 50, 50, 100, 200, 500])
+            * 100
+            * self.country.money_factor;
+        let mut row =
+            self.payment_row(sim, at, device, "IN", amount, self.payment, &self.requisite);
+        sim.timeline.upsert(at, "transactions", &row);
+        let mut now = at + sim.rng.i64(10 * SECOND..MINUTE);
+        if sim.rng.u32(..100) < 15 {
+            sim.timeline.delete(
                 at + 30 * MINUTE,
                 "transactions",
                 row["id"].as_str().expect("an id"),
@@ -476,21 +483,21 @@ impl<'a> Player<'a> {
             Requisite::Iban | Requisite::Cpf | Requisite::NzAccount | Requisite::Email
         ) {
             row["status"] = json!("Process");
-            timeline.upsert(now, "transactions", &row);
-            if rng.u32(..100) < 15 {
+            sim.timeline.upsert(now, "transactions", &row);
+            if sim.rng.u32(..100) < 15 {
                 // The bank confirms hours later; the player plays on meanwhile.
-                let confirmed = now + rng.i64(HOUR..6 * HOUR);
+                let confirmed = now + sim.rng.i64(HOUR..6 * HOUR);
                 row["status"] = json!("Success");
-                timeline.upsert(confirmed, "transactions", &row);
+                sim.timeline.upsert(confirmed, "transactions", &row);
                 self.owed.push(Reverse((confirmed, amount)));
                 return now;
             }
         }
-        now += rng.i64(20 * SECOND..4 * MINUTE);
-        if rng.u32(..100) < 7 {
+        now += sim.rng.i64(20 * SECOND..4 * MINUTE);
+        if sim.rng.u32(..100) < 7 {
             row["status"] = json!("Fail");
             row["comment"] = json!(pick(
-                rng,
+                &mut sim.rng,
                 &[
                     "declined by issuer",
                     "insufficient funds",
@@ -498,24 +505,24 @@ impl<'a> Player<'a> {
                     "limit exceeded"
                 ]
             ));
-            timeline.upsert(now, "transactions", &row);
+            sim.timeline.upsert(now, "transactions", &row);
             return now;
         }
         row["status"] = json!("Success");
-        timeline.upsert(now, "transactions", &row);
-        if now < timeline.end {
-            self.collect(timeline, now);
+        sim.timeline.upsert(now, "transactions", &row);
+        if now < sim.timeline.end {
+            self.collect(&mut sim.timeline, now);
             self.normal.balance += amount;
-            self.normal.write(timeline, now);
+            self.normal.write(&mut sim.timeline, now);
         }
         now
     }
 
     /// A bonus credited by the operator: cash back, a compensation, or a
     /// prize into the bonus wallet.
-    fn bonus(&mut self, rng: &mut fastrand::Rng, ids: &mut Ids, timeline: &mut Timeline, at: i64) {
+    fn bonus(&mut self, sim: &mut Sim, at: i64) {
         let (kind, comment) = *pick(
-            rng,
+            &mut sim.rng,
             &[
                 ("Prize", "free spins bonus"),
                 ("Prize", "weekend tournament prize"),
@@ -523,15 +530,15 @@ impl<'a> Player<'a> {
                 ("Compensation", "goodwill: game outage"),
             ],
         );
-        let amount = rng.i64(5..50) * 100 * self.country.money_factor;
-        self.collect(timeline, at);
-        let row = self.transaction(ids, at, 0, json!({}));
+        let amount = sim.rng.i64(5..50) * 100 * self.country.money_factor;
+        self.collect(&mut sim.timeline, at);
+        let row = self.transaction(sim.ids.next(), at, 0, json!({}));
         let wallet = if kind == "Prize" {
             let normal = &self.normal.row;
             self.prize.get_or_insert_with(|| Wallet {
                 row: with(
                     normal,
-                    json!({"id": ids.next(), "type": "Prize", "created_at": time(at)}),
+                    json!({"id": sim.ids.next(), "type": "Prize", "created_at": time(at)}),
                 ),
                 balance: 0,
             })
@@ -553,24 +560,17 @@ impl<'a> Player<'a> {
                 "ip": null,
             }),
         );
-        timeline.upsert(at, "transactions", &row);
-        wallet.write(timeline, at);
+        sim.timeline.upsert(at, "transactions", &row);
+        wallet.write(&mut sim.timeline, at);
     }
 
     /// A withdrawal: the amount is held at once; compliance moves it to
     /// `Process` within hours, and it pays out (`Success`) or is rejected
     /// (`Fail`, the amount returned) hours after that.
-    fn withdraw(
-        &mut self,
-        rng: &mut fastrand::Rng,
-        ids: &mut Ids,
-        timeline: &mut Timeline,
-        at: i64,
-        device: usize,
-    ) {
-        self.collect(timeline, at);
+    fn withdraw(&mut self, sim: &mut Sim, at: i64, device: usize) {
+        self.collect(&mut sim.timeline, at);
         let unit = 100 * self.country.money_factor;
-        let amount = self.normal.balance * rng.i64(50..100) / 100 / unit * unit;
+        let amount = self.normal.balance * sim.rng.i64(50..100) / 100 / unit * unit;
         if amount == 0 {
             return;
         }
@@ -582,64 +582,51 @@ impl<'a> Player<'a> {
         let requisite = if system.requisite == self.payment.requisite {
             self.requisite.clone()
         } else {
-            format!(
-                "{}-{}-*******-{}",
-                digits(rng, 2),
-                digits(rng, 4),
-                digits(rng, 2)
+            let contact = (
+                self.contact["email"].as_str(),
+                self.contact["phone"].as_str(),
+            );
+            requisite(
+                &mut sim.rng,
+                system.requisite,
+                self.country,
+                contact.0.unwrap_or(""),
+                contact.1.unwrap_or(""),
             )
         };
-        let mut row = self.transaction(
-            ids,
-            at,
-            device,
-            json!({
-                "amount": cents_text(amount),
-                "payment_system": system.name,
-                "dir": "OUT",
-                "invoice_id": format!("{}{}", system.invoice, digits(rng, 10)),
-                "requisite": requisite,
-            }),
-        );
-        timeline.upsert(at, "transactions", &row);
+        let mut row = self.payment_row(sim, at, device, "OUT", amount, system, &requisite);
+        sim.timeline.upsert(at, "transactions", &row);
         self.normal.balance -= amount;
-        self.normal.write(timeline, at);
-        let reviewed = at + rng.i64(10 * MINUTE..3 * HOUR);
+        self.normal.write(&mut sim.timeline, at);
+        let reviewed = at + sim.rng.i64(10 * MINUTE..3 * HOUR);
         row["status"] = json!("Process");
-        timeline.upsert(reviewed, "transactions", &row);
-        let done = reviewed + rng.i64(10 * MINUTE..12 * HOUR);
-        if rng.u32(..10) == 0 {
+        sim.timeline.upsert(reviewed, "transactions", &row);
+        let done = reviewed + sim.rng.i64(10 * MINUTE..12 * HOUR);
+        if sim.rng.u32(..10) == 0 {
             row["status"] = json!("Fail");
             row["comment"] = json!("rejected: identity documents required");
-            timeline.upsert(done, "transactions", &row);
+            sim.timeline.upsert(done, "transactions", &row);
             self.owed.push(Reverse((done, amount)));
         } else {
             row["status"] = json!("Success");
-            timeline.upsert(done, "transactions", &row);
+            sim.timeline.upsert(done, "transactions", &row);
         }
     }
 
     /// A casino session from `at`: rounds of bets and wins, on the bonus
     /// wallet while it holds enough, or else on the real one. Most last
     /// minutes, some hours. Returns when it ended.
-    fn play(
-        &mut self,
-        rng: &mut fastrand::Rng,
-        ids: &mut Ids,
-        timeline: &mut Timeline,
-        at: i64,
-        device: usize,
-    ) -> i64 {
-        let game = pick(rng, GAMES);
+    fn play(&mut self, sim: &mut Sim, at: i64, device: usize) -> i64 {
+        let game = pick(&mut sim.rng, GAMES);
         let factor = self.country.money_factor;
-        let bet = (rng.i64(game.bets.0..=game.bets.1) * factor / 10).max(1) * 10;
+        let bet = (sim.rng.i64(game.bets.0..=game.bets.1) * factor / 10).max(1) * 10;
         let on_prize = self.prize.as_ref().is_some_and(|w| w.balance >= bet);
-        let (rounds, length) = match rng.u32(..100) {
-            0..=69 => (rng.i64(4..20), rng.i64(3 * MINUTE..30 * MINUTE)),
-            70..=94 => (rng.i64(15..40), rng.i64(30 * MINUTE..90 * MINUTE)),
-            _ => (rng.i64(30..80), rng.i64(90 * MINUTE..4 * HOUR)),
+        let (rounds, length) = match sim.rng.u32(..100) {
+            0..=69 => (sim.rng.i64(4..20), sim.rng.i64(3 * MINUTE..30 * MINUTE)),
+            70..=94 => (sim.rng.i64(15..40), sim.rng.i64(30 * MINUTE..90 * MINUTE)),
+            _ => (sim.rng.i64(30..80), sim.rng.i64(90 * MINUTE..4 * HOUR)),
         };
-        let session_id = ids.next();
+        let session_id = sim.ids.next();
         let action = json!({
             "session_id": session_id,
             "player_id": self.id,
@@ -655,12 +642,12 @@ impl<'a> Player<'a> {
         let mut now = at;
         let mut written_hour = at.div_euclid(HOUR);
         for _ in 0..rounds {
-            now += rng.i64(length / rounds / 2..=length / rounds * 3 / 2);
-            if now >= timeline.end {
+            now += sim.rng.i64(length / rounds / 2..=length / rounds * 3 / 2);
+            if now >= sim.timeline.end {
                 break;
             }
             if !on_prize {
-                self.collect(timeline, now);
+                self.collect(&mut sim.timeline, now);
             }
             let wallet = if on_prize {
                 self.prize.as_mut().expect("checked")
@@ -671,22 +658,22 @@ impl<'a> Player<'a> {
                 break;
             }
             if now.div_euclid(HOUR) != written_hour {
-                wallet.write(timeline, now - SECOND);
+                wallet.write(&mut sim.timeline, now - SECOND);
                 written_hour = now.div_euclid(HOUR);
             }
             wallet.balance -= bet;
             let mut row = with(
                 &action,
-                json!({"id": ids.next(), "action": "bet", "amount": cents_text(bet), "created_at": time(now)}),
+                json!({"id": sim.ids.next(), "action": "bet", "amount": cents_text(bet), "created_at": time(now)}),
             );
-            timeline.upsert(now, "game_actions", &row);
-            if rng.u32(..100) < game.win_percent {
-                let win = bet * pick(rng, game.multipliers) / 10;
+            sim.timeline.upsert(now, "game_actions", &row);
+            if sim.rng.u32(..100) < game.win_percent {
+                let win = bet * pick(&mut sim.rng, game.multipliers) / 10;
                 wallet.balance += win;
-                row["id"] = json!(ids.next());
+                row["id"] = json!(sim.ids.next());
                 row["action"] = json!("win");
                 row["amount"] = json!(cents_text(win));
-                timeline.upsert(now, "game_actions", &row);
+                sim.timeline.upsert(now, "game_actions", &row);
             }
         }
         let wallet = if on_prize {
@@ -694,22 +681,16 @@ impl<'a> Player<'a> {
         } else {
             &self.normal
         };
-        wallet.write(timeline, now);
+        wallet.write(&mut sim.timeline, now);
         now
     }
 
     /// A sports bet from the real wallet, if the player can afford it and
     /// something is open.
-    fn bet(
-        &mut self,
-        rng: &mut fastrand::Rng,
-        ids: &mut Ids,
-        timeline: &mut Timeline,
-        at: i64,
-        device: usize,
-    ) {
-        self.collect(timeline, at);
-        let stake = pick(rng, &[2, 5, 5, 10, 10, 20, 50]) * 100 * self.country.money_factor;
+    fn bet(&mut self, sim: &mut Sim, at: i64, device: usize) {
+        self.collect(&mut sim.timeline, at);
+        let stake =
+            pick(&mut sim.rng, &[2, 5, 5, 10, 10, 20, 50]) * 100 * self.country.money_factor;
         if stake > self.normal.balance {
             return;
         }
@@ -719,9 +700,9 @@ impl<'a> Player<'a> {
             "kind": "Normal",
             "user_agent": self.devices[device].0.user_agent,
         });
-        if let Some(placed) = self.book.place(rng, ids, timeline, at, stake, bet) {
+        if let Some(placed) = self.book.place(sim, at, stake, bet) {
             self.normal.balance -= placed.stake;
-            self.normal.write(timeline, at);
+            self.normal.write(&mut sim.timeline, at);
             if let Some(payout) = placed.payout {
                 self.owed.push(Reverse(payout));
             }

@@ -12,7 +12,7 @@
 //! leg's event is cancelled and none lost; some players cash out first.
 
 use super::world::{League, Pick, Sport, LEAGUES};
-use super::{cents_text, time, Ids, Timeline, HOUR, MINUTE};
+use super::{cents_text, time, Sim, HOUR, MINUTE};
 use serde_json::{json, Value};
 
 /// A match players can bet on.
@@ -54,19 +54,19 @@ pub struct Placed {
 impl Sportsbook {
     /// Announces [`ROUNDS_AN_HOUR`] rounds in every hour of the period
     /// (`start`..`end`) and of the [`PRELOAD`] before it.
-    pub fn schedule(rng: &mut fastrand::Rng, ids: &mut Ids, timeline: &mut Timeline) -> Self {
-        let (start, end) = (timeline.start, timeline.end);
-        let mut rounds: Vec<u32> = LEAGUES.iter().map(|_| rng.u32(8..20)).collect();
+    pub fn schedule(sim: &mut Sim) -> Self {
+        let (start, end) = (sim.timeline.start, sim.timeline.end);
+        let mut rounds: Vec<u32> = LEAGUES.iter().map(|_| sim.rng.u32(8..20)).collect();
         let mut book = Sportsbook { events: Vec::new() };
         let mut hour = start - PRELOAD;
         hour -= hour.rem_euclid(HOUR);
         while hour < end {
             for _ in 0..ROUNDS_AN_HOUR {
-                let at = hour + rng.i64(0..HOUR);
-                let league = rng.usize(..LEAGUES.len());
+                let at = hour + sim.rng.i64(0..HOUR);
+                let league = sim.rng.usize(..LEAGUES.len());
                 rounds[league] += 1;
                 if at < end {
-                    book.announce(rng, ids, timeline, &LEAGUES[league], rounds[league], at);
+                    book.announce(sim, &LEAGUES[league], rounds[league], at);
                 }
             }
             hour += HOUR;
@@ -78,35 +78,27 @@ impl Sportsbook {
     /// One round of `league` announced at `at`: its tournament row and its
     /// matches, unless it was over before the period.
     #[allow(clippy::too_many_arguments)]
-    fn announce(
-        &mut self,
-        rng: &mut fastrand::Rng,
-        ids: &mut Ids,
-        timeline: &mut Timeline,
-        league: &'static League,
-        round: u32,
-        at: i64,
-    ) {
+    fn announce(&mut self, sim: &mut Sim, league: &'static League, round: u32, at: i64) {
         let sport = league.sport;
-        let tournament_id = ids.next();
-        let begins = at + rng.i64(HOUR..36 * HOUR);
+        let tournament_id = sim.ids.next();
+        let begins = at + sim.rng.i64(HOUR..36 * HOUR);
         let length = league.round_hours * HOUR;
         let duration = sport.minutes * MINUTE;
         let mut teams = league.teams.to_vec();
-        rng.shuffle(&mut teams);
+        sim.rng.shuffle(&mut teams);
         let mut events = Vec::with_capacity(teams.len() / 2);
         for pair in teams.chunks_exact(2) {
             // Kick-offs on the quarter hour.
-            let kickoff = begins + rng.i64(0..length - duration);
+            let kickoff = begins + sim.rng.i64(0..length - duration);
             let kickoff = kickoff - kickoff.rem_euclid(15 * MINUTE) + 15 * MINUTE;
-            let cancelled = rng.u32(..30) == 0;
+            let cancelled = sim.rng.u32(..30) == 0;
             let settled = if cancelled {
-                (kickoff - rng.i64(HOUR..6 * HOUR)).max(at + MINUTE)
+                (kickoff - sim.rng.i64(HOUR..6 * HOUR)).max(at + MINUTE)
             } else {
-                kickoff + duration + rng.i64(0..20 * MINUTE)
+                kickoff + duration + sim.rng.i64(0..20 * MINUTE)
             };
             events.push(Event {
-                id: ids.next(),
+                id: sim.ids.next(),
                 sport,
                 home: pair[0],
                 away: pair[1],
@@ -114,7 +106,7 @@ impl Sportsbook {
                 kickoff,
                 settled,
                 cancelled,
-                score: sport.score(rng),
+                score: sport.score(&mut sim.rng),
             });
         }
         let ends = events
@@ -122,7 +114,7 @@ impl Sportsbook {
             .map(|e| e.kickoff + duration)
             .max()
             .expect("a match");
-        if ends < timeline.start {
+        if ends < sim.timeline.start {
             return;
         }
         for event in events {
@@ -134,21 +126,22 @@ impl Sportsbook {
                 "startTime": time(event.kickoff),
                 "type": "match",
             });
-            timeline.upsert(at, "events", &row);
+            sim.timeline.upsert(at, "events", &row);
             if event.cancelled {
-                timeline.upsert(
+                sim.timeline.upsert(
                     event.settled,
                     "events",
                     &with(&row, json!({"status": "cancelled"})),
                 );
             } else {
                 let finished = json!({"status": "finished", "endTime": time(event.settled)});
-                timeline.upsert(
+                sim.timeline.upsert(
                     event.kickoff,
                     "events",
                     &with(&row, json!({"status": "live"})),
                 );
-                timeline.upsert(event.settled, "events", &with(&row, finished));
+                sim.timeline
+                    .upsert(event.settled, "events", &with(&row, finished));
             }
             self.events.push(event);
         }
@@ -165,7 +158,7 @@ impl Sportsbook {
             "dateStart": time(begins),
             "dateEnd": time(ends),
         });
-        timeline.upsert(at, "tournaments", &tournament);
+        sim.timeline.upsert(at, "tournaments", &tournament);
     }
 
     /// Events open for bets at `at`: announced, not started, not cancelled,
@@ -181,28 +174,20 @@ impl Sportsbook {
     /// Places a bet of `stake` cents at `at` on one to four open events and
     /// writes it, its selections and what becomes of them. `bet` is the bet's
     /// row without its status, type and stake. `None` when nothing is open.
-    pub fn place(
-        &self,
-        rng: &mut fastrand::Rng,
-        ids: &mut Ids,
-        timeline: &mut Timeline,
-        at: i64,
-        stake: i64,
-        bet: Value,
-    ) -> Option<Placed> {
+    pub fn place(&self, sim: &mut Sim, at: i64, stake: i64, bet: Value) -> Option<Placed> {
         let open: Vec<&Event> = self.open_at(at).take(40).collect();
         if open.is_empty() {
             return None;
         }
-        let wanted = [1, 1, 1, 1, 1, 1, 2, 2, 3, 4][rng.usize(..10)].min(open.len());
+        let wanted = [1, 1, 1, 1, 1, 1, 2, 2, 3, 4][sim.rng.usize(..10)].min(open.len());
         let mut legs: Vec<&Event> = Vec::with_capacity(wanted);
         while legs.len() < wanted {
-            let event = open[rng.usize(..open.len())];
+            let event = open[sim.rng.usize(..open.len())];
             if !legs.iter().any(|l| l.id == event.id) {
                 legs.push(event);
             }
         }
-        let bet_id = ids.next();
+        let bet_id = sim.ids.next();
         let bet = with(
             &bet,
             json!({
@@ -213,7 +198,7 @@ impl Sportsbook {
                 "created_at": time(at),
             }),
         );
-        timeline.upsert(at, "bets", &bet);
+        sim.timeline.upsert(at, "bets", &bet);
 
         // Each leg: its odds (hundredths), when it settles and whether it won.
         let mut odds = Vec::with_capacity(legs.len());
@@ -221,8 +206,8 @@ impl Sportsbook {
         let mut void = false;
         let mut settles = at;
         for event in &legs {
-            let market = &event.sport.markets[rng.usize(..event.sport.markets.len())];
-            let ratio = rng.i64(market.odds.0..=market.odds.1);
+            let market = &event.sport.markets[sim.rng.usize(..event.sport.markets.len())];
+            let ratio = sim.rng.i64(market.odds.0..=market.odds.1);
             let status = if event.cancelled {
                 void = true;
                 "void"
@@ -235,7 +220,7 @@ impl Sportsbook {
             settles = settles.max(event.settled);
             odds.push(ratio);
             let selection = json!({
-                "id": ids.next(),
+                "id": sim.ids.next(),
                 "bet_id": bet_id,
                 "event_id": event.id,
                 "ratio": cents_text(ratio),
@@ -243,8 +228,8 @@ impl Sportsbook {
                 "market": format!("{}: {}", market.name, pick_label(market.pick, event)),
                 "created_at": time(at),
             });
-            timeline.upsert(at, "bet_selections", &selection);
-            timeline.upsert(
+            sim.timeline.upsert(at, "bet_selections", &selection);
+            sim.timeline.upsert(
                 event.settled,
                 "bet_selections",
                 &with(&selection, json!({"status": status})),
@@ -253,12 +238,12 @@ impl Sportsbook {
 
         // A cash-out offer is taken during the first match, before any leg has lost.
         let first = legs.iter().map(|e| e.kickoff).min().expect("a leg");
-        let cash_out = first + rng.i64(10 * MINUTE..60 * MINUTE);
-        let (status, settled, payout) = if rng.u32(..12) == 0
+        let cash_out = first + sim.rng.i64(10 * MINUTE..60 * MINUTE);
+        let (status, settled, payout) = if sim.rng.u32(..12) == 0
             && cash_out < lost_at.unwrap_or(settles)
             && !legs.iter().any(|e| e.cancelled && e.settled <= cash_out)
         {
-            ("cashout", cash_out, stake * rng.i64(30..140) / 100)
+            ("cashout", cash_out, stake * sim.rng.i64(30..140) / 100)
         } else if let Some(lost) = lost_at {
             ("lost", lost, 0)
         } else if void {
@@ -266,7 +251,7 @@ impl Sportsbook {
         } else {
             ("won", settles, payout(stake, &odds))
         };
-        timeline.upsert(
+        sim.timeline.upsert(
             settled,
             "bets",
             &with(
@@ -276,7 +261,7 @@ impl Sportsbook {
         );
         Some(Placed {
             stake,
-            payout: (payout > 0 && settled < timeline.end).then_some((settled, payout)),
+            payout: (payout > 0 && settled < sim.timeline.end).then_some((settled, payout)),
         })
     }
 }
