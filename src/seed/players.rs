@@ -458,10 +458,12 @@ impl<'a> Player<'a> {
         )
     }
 
-    /// A deposit: `New`, then (through banks) `Process`, then `Success` or
-    /// `Fail` minutes later (some bank payments hours later); an abandoned
-    /// one stays `New` and is deleted half an hour later, when its payment
-    /// page expires. Returns when the player moves on.
+    /// A deposit: `New`, then (through banks and e-wallets) `Process`, then
+    /// `Success` or `Fail` minutes later; some bank payments confirm hours
+    /// later, and some bank transfers stay `New` until the player makes
+    /// them, up to two days later. An abandoned one stays `New` and is
+    /// deleted half an hour later, when its payment page expires. Returns
+    /// when the player moves on.
     fn deposit(&mut self, sim: &mut Sim, at: i64, device: usize) -> i64 {
         let amount = pick(&mut sim.rng, &[10, 20, 20, 25, 50, 50, 100, 200, 500])
             * 100
@@ -478,15 +480,25 @@ impl<'a> Player<'a> {
             );
             return now;
         }
-        if matches!(
+        let through_a_bank = matches!(
             self.payment.requisite,
-            Requisite::Iban | Requisite::Cpf | Requisite::NzAccount | Requisite::Email
-        ) {
+            Requisite::Iban | Requisite::Cpf | Requisite::NzAccount
+        );
+        if through_a_bank && sim.rng.u32(..100) < 20 {
+            // A transfer the player completes in their bank later: `New`
+            // until then, up to two days.
+            let paid = at + sim.rng.i64(HOUR..48 * HOUR);
+            row["status"] = json!("Success");
+            sim.timeline.upsert(paid, "transactions", &row);
+            self.owed.push(Reverse((paid, amount)));
+            return now;
+        }
+        if through_a_bank || self.payment.requisite == Requisite::Email {
             row["status"] = json!("Process");
             sim.timeline.upsert(now, "transactions", &row);
-            if sim.rng.u32(..100) < 15 {
+            if sim.rng.u32(..100) < 25 {
                 // The bank confirms hours later; the player plays on meanwhile.
-                let confirmed = now + sim.rng.i64(HOUR..6 * HOUR);
+                let confirmed = now + sim.rng.i64(HOUR..8 * HOUR);
                 row["status"] = json!("Success");
                 sim.timeline.upsert(confirmed, "transactions", &row);
                 self.owed.push(Reverse((confirmed, amount)));
@@ -564,8 +576,8 @@ impl<'a> Player<'a> {
         wallet.write(&mut sim.timeline, at);
     }
 
-    /// A withdrawal: the amount is held at once; compliance moves it to
-    /// `Process` within hours, and it pays out (`Success`) or is rejected
+    /// A withdrawal: the amount is held at once; compliance reviews it and
+    /// moves it to `Process` within eight hours, and it pays out (`Success`) or is rejected
     /// (`Fail`, the amount returned) hours after that.
     fn withdraw(&mut self, sim: &mut Sim, at: i64, device: usize) {
         self.collect(&mut sim.timeline, at);
@@ -598,11 +610,11 @@ impl<'a> Player<'a> {
         sim.timeline.upsert(at, "transactions", &row);
         self.normal.balance -= amount;
         self.normal.write(&mut sim.timeline, at);
-        let reviewed = at + sim.rng.i64(10 * MINUTE..3 * HOUR);
+        let reviewed = at + sim.rng.i64(30 * MINUTE..8 * HOUR);
         row["status"] = json!("Process");
         sim.timeline.upsert(reviewed, "transactions", &row);
         let done = reviewed + sim.rng.i64(10 * MINUTE..12 * HOUR);
-        if sim.rng.u32(..10) == 0 {
+        if sim.rng.u32(..7) == 0 {
             row["status"] = json!("Fail");
             row["comment"] = json!("rejected: identity documents required");
             sim.timeline.upsert(done, "transactions", &row);
