@@ -367,7 +367,8 @@ where
 }
 
 /// SQLite: a page cache of [`BULK_CACHE_KIB`] for a connection about to
-/// write a large file in one transaction (`hourglass import`). An import's
+/// write a large file in one transaction (`hourglass import`), or many rows
+/// in long transactions (`hourglass seed`: 8% faster). An import's
 /// chunks go in key order, but they land all over the player index; with
 /// the default 2 MiB cache its pages leave for the WAL and are read back
 /// again and again (a 1,000,000-row import took 15.6 s, against 13.8 s with

@@ -7,16 +7,14 @@
 //! [`Timeline`] at the moment it happens; changes after `until` have not
 //! happened yet and are left out (bets stay open, events scheduled). The
 //! timeline is then written one minute at a time, on a clock set to that
-//! minute's last change, so no row is stamped before what it records. Each
-//! minute's rows of a dataset go in one batch, through the same validation
-//! as a written row, and deletes go through the same delete. The same
-//! options always produce the same rows.
+//! minute's last change, so no row is stamped before what it records. Rows
+//! are checked as they are recorded, by the same validation as a written
+//! row; each minute's upserts share one stamp, and deletes go through the
+//! same delete as the API's. The same options always produce the same rows.
 
 mod players;
 mod sportsbook;
 mod world;
-
-pub use players::FIRST_PLAYER;
 
 use crate::clock::ManualClock;
 use crate::datasets::catalog::Catalog;
@@ -196,7 +194,8 @@ pub fn seed(conn: &mut DbConnection, options: SeedOptions) -> Result<SeedSummary
 }
 
 /// Writes one minute's changes, stamped no earlier than its last: its
-/// upserts in one transaction (parents first), then its deletes.
+/// upserts under one stamp (parents first), then its deletes, each a
+/// savepoint in the hour's transaction.
 fn write_minute(
     conn: &mut DbConnection,
     clock: &ManualClock,
@@ -240,6 +239,15 @@ fn push_grouped<T>(groups: &mut Vec<(usize, Vec<T>)>, order: usize, item: T) {
     }
 }
 
+/// `row` with `changes` applied: a later version of the same row.
+fn with(row: &Value, changes: Value) -> Value {
+    let mut row = row.clone();
+    for (name, value) in changes.as_object().expect("changes are an object") {
+        row[name] = value.clone();
+    }
+    row
+}
+
 fn time(micros: i64) -> String {
     Timestamp::from_micros(micros).to_string()
 }
@@ -249,7 +257,7 @@ fn date(micros: i64) -> String {
     time(micros)[..10].to_string()
 }
 
-/// An amount of cents as a decimal: `1250` → `12.50`.
+/// An amount of cents as a decimal: `1250` → `12.500000`.
 fn cents_text(cents: i64) -> String {
     Money::from_micros(cents * 10_000).to_string()
 }

@@ -11,17 +11,17 @@
 //! row is written whenever its balance changes, at most once per hour of a
 //! game session (and at its end).
 
-use super::sportsbook::{with, Sportsbook};
+use super::sportsbook::Sportsbook;
 use super::world::{
     Country, Device, PaymentSystem, Requisite, BANK_TRANSFER_NZ, COUNTRIES, DEVICES, GAMES, TRAFFIC,
 };
-use super::{cents_text, time, Sim, Timeline, DAY, HOUR, MINUTE, SECOND};
+use super::{cents_text, time, with, Sim, Timeline, DAY, HOUR, MINUTE, SECOND};
 use serde_json::{json, Value};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// The first player's id; ids count up from here.
-pub const FIRST_PLAYER: u32 = 10_001;
+/// The first player's id (README's examples use them); ids count up from here.
+const FIRST_PLAYER: u32 = 10_001;
 
 /// One of a player's wallets and its balance in cents.
 struct Wallet {
@@ -49,7 +49,8 @@ struct Player<'a> {
     requisite: String,
     normal: Wallet,
     prize: Option<Wallet>,
-    /// Money the player is owed later (bet payouts, failed withdrawals), by when.
+    /// Money the player is owed later, by when: bet payouts, failed
+    /// withdrawals, bank payments that confirm hours later.
     owed: BinaryHeap<Reverse<(i64, i64)>>,
     plays_casino: bool,
     bets_on_sports: bool,
@@ -291,7 +292,7 @@ impl<'a> Player<'a> {
                         return;
                     }
                 }
-                at += sim.rng.i64(self.gap / 2..self.gap * 3 / 2);
+                at += self.until_next_visit(&mut sim.rng);
                 continue;
             };
             let mut now = now + sim.rng.i64(10 * SECOND..2 * MINUTE);
@@ -303,7 +304,7 @@ impl<'a> Player<'a> {
                     self.blocked_at = Some(blocked);
                     self.user["is_blocked"] = json!(true);
                     sim.timeline.upsert(blocked, "users", &self.user);
-                    at = blocked + sim.rng.i64(self.gap / 2..self.gap * 3 / 2);
+                    at = blocked + self.until_next_visit(&mut sim.rng);
                     continue;
                 }
                 6..=25 => {
@@ -332,10 +333,15 @@ impl<'a> Player<'a> {
             if self.normal.balance > 30_000 * self.country.money_factor && sim.rng.u32(..3) == 0 {
                 self.withdraw(sim, now + MINUTE, device);
             }
-            at = now + sim.rng.i64(self.gap / 2..self.gap * 3 / 2);
+            at = now + self.until_next_visit(&mut sim.rng);
         }
         let end = sim.timeline.end;
         self.collect(&mut sim.timeline, end);
+    }
+
+    /// How long until the player comes back: around their usual gap.
+    fn until_next_visit(&self, rng: &mut fastrand::Rng) -> i64 {
+        rng.i64(self.gap / 2..self.gap * 3 / 2)
     }
 
     /// Credits what the player is owed by `at`, each at its own time.
@@ -713,7 +719,7 @@ impl<'a> Player<'a> {
             "user_agent": self.devices[device].0.user_agent,
         });
         if let Some(placed) = self.book.place(sim, at, stake, bet) {
-            self.normal.balance -= placed.stake;
+            self.normal.balance -= stake;
             self.normal.write(&mut sim.timeline, at);
             if let Some(payout) = placed.payout {
                 self.owed.push(Reverse(payout));

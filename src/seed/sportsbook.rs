@@ -12,7 +12,7 @@
 //! leg's event is cancelled and none lost; some players cash out first.
 
 use super::world::{League, Pick, Sport, LEAGUES};
-use super::{cents_text, time, Sim, HOUR, MINUTE};
+use super::{cents_text, time, with, Sim, HOUR, MINUTE};
 use serde_json::{json, Value};
 
 /// A match players can bet on.
@@ -44,10 +44,9 @@ const PRELOAD: i64 = 5 * 24 * HOUR;
 /// Rounds announced in every hour.
 const ROUNDS_AN_HOUR: usize = 2;
 
-/// A new bet, as its player's wallet sees it.
+/// A bet placed: when it pays out, and how much (cents), if it does before
+/// the period ends.
 pub struct Placed {
-    pub stake: i64,
-    /// When the bet pays out, and how much, if it does before the period ends.
     pub payout: Option<(i64, i64)>,
 }
 
@@ -77,7 +76,6 @@ impl Sportsbook {
 
     /// One round of `league` announced at `at`: its tournament row and its
     /// matches, unless it was over before the period.
-    #[allow(clippy::too_many_arguments)]
     fn announce(&mut self, sim: &mut Sim, league: &'static League, round: u32, at: i64) {
         let sport = league.sport;
         let tournament_id = sim.ids.next();
@@ -260,7 +258,6 @@ impl Sportsbook {
             ),
         );
         Some(Placed {
-            stake,
             payout: (payout > 0 && settled < sim.timeline.end).then_some((settled, payout)),
         })
     }
@@ -286,15 +283,6 @@ fn pick_label(pick: Pick, event: &Event) -> String {
         Pick::Under(line) => format!("Under {}.{}", line / 10, line % 10),
         Pick::BothScore => "Yes".to_string(),
     }
-}
-
-/// `row` with `changes` applied: a later version of the same row.
-pub fn with(row: &Value, changes: Value) -> Value {
-    let mut row = row.clone();
-    for (name, value) in changes.as_object().expect("changes are an object") {
-        row[name] = value.clone();
-    }
-    row
 }
 
 #[cfg(test)]
