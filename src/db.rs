@@ -36,7 +36,46 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-pub type DbPool = Pool<Manager>;
+/// A connection pool that knows how many threads are waiting for one (for
+/// `/metrics`; r2d2 tells only how many connections are in use).
+#[derive(Debug, Clone)]
+pub struct DbPool {
+    pool: Pool<Manager>,
+    waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl DbPool {
+    fn new(pool: Pool<Manager>) -> Self {
+        DbPool {
+            pool,
+            waiting: Default::default(),
+        }
+    }
+
+    /// A connection, waiting at most the pool's acquire timeout. Blocks.
+    pub fn get(&self) -> Result<PooledConn, diesel::r2d2::PoolError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.waiting.fetch_add(1, Relaxed);
+        let conn = self.pool.get();
+        self.waiting.fetch_sub(1, Relaxed);
+        conn
+    }
+
+    /// Connections open and idle.
+    pub fn state(&self) -> diesel::r2d2::State {
+        self.pool.state()
+    }
+
+    pub fn max_size(&self) -> u32 {
+        self.pool.max_size()
+    }
+
+    /// Threads waiting for a connection now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 pub type PooledConn = PooledConnection<Manager>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -302,6 +341,7 @@ pub fn open(settings: &DatabaseSettings) -> Result<Pools, DbError> {
                 statement_timeout: settings.statement_timeout,
                 idle_in_transaction_timeout: settings.idle_in_transaction_timeout,
             })
+            .map(DbPool::new)
     };
     let read_url = settings.read_url.as_deref().unwrap_or(&settings.url);
     let health = |url: &str| {
@@ -315,6 +355,7 @@ pub fn open(settings: &DatabaseSettings) -> Result<Pools, DbError> {
                 statement_timeout: HEALTH_TIMEOUT,
                 idle_in_transaction_timeout: HEALTH_TIMEOUT,
             })
+            .map(DbPool::new)
     };
     Ok(Pools {
         read: pool(read_url, settings.read_pool_size, true, true)?,

@@ -14,6 +14,11 @@ use serde_json::json;
 use std::error::Error as StdError;
 use std::fmt::Write as _;
 
+/// The challenge that makes a browser ask for a key: its prompt shows the
+/// realm, which says where the key goes.
+pub const BASIC_CHALLENGE: &str =
+    "Basic realm=\"hourglass: any user name, your API key as the password\", charset=\"UTF-8\"";
+
 /// Seconds a client is asked to wait after a 503.
 const RETRY_AFTER_SECONDS: u64 = 2;
 
@@ -187,7 +192,7 @@ impl ApiError {
     }
 
     /// Seconds a client is asked to wait, for errors that pass with time.
-    fn retry_after(&self) -> Option<u64> {
+    pub fn retry_after(&self) -> Option<u64> {
         match self {
             ApiError::TooEarly { retry_after, .. }
             | ApiError::TooManyStreams { retry_after, .. }
@@ -255,9 +260,7 @@ impl ResponseError for ApiError {
                     header::WWW_AUTHENTICATE,
                     // A browser shows the realm in its prompt: it says
                     // where the key goes.
-                    HeaderValue::from_static(
-                        "Basic realm=\"hourglass: any user name, your API key as the password\", charset=\"UTF-8\"",
-                    ),
+                    HeaderValue::from_static(BASIC_CHALLENGE),
                 ));
             }
             _ => {}

@@ -2,10 +2,15 @@
 //!
 //! | method | path              | handler        | key scope |
 //! |--------|-------------------|----------------|-----------|
+//! | GET    | `/`               | [`page::index`] | read (HTTP Basic) |
+//! | GET    | `/assets/{file}`  | [`page::asset`] | none     |
 //! | GET    | `/health`         | [`health`]     | none      |
+//! | GET    | `/metrics`        | [`metrics::metrics`] | read |
 //! | GET    | `/openapi.yaml`   | [`openapi`]    | none      |
 //! | GET    | `/api/schema`     | [`schema::schema`] | read  |
+//! | GET    | `/api/stats`      | [`stats::stats`] | read    |
 //! | GET    | `/api/{dataset}`  | [`pull::pull`] | read      |
+//! | GET    | `/api/{dataset}/count` | [`pull::count`] | read |
 //! | POST   | `/api/{dataset}`  | [`push::push`] | write     |
 //! | DELETE | `/api/{dataset}/{id}` | [`delete::delete_one`] | write |
 //! | POST   | `/api/{dataset}/deletions` | [`delete::delete_batch`] | write |
@@ -24,16 +29,22 @@
 mod delete;
 mod erase;
 mod health;
+mod metrics;
+mod page;
 mod pull;
 mod push;
 mod schema;
+mod stats;
 
 use crate::error::ApiError;
-use actix_web::dev::Service;
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(only(web::resource("/health"), "GET").route(web::get().to(health::health)))
+    cfg.service(only(web::resource("/"), "GET").route(web::get().to(page::index)))
+        .service(only(web::resource("/assets/{file}"), "GET").route(web::get().to(page::asset)))
+        .service(only(web::resource("/health"), "GET").route(web::get().to(health::health)))
+        .service(only(web::resource("/metrics"), "GET").route(web::get().to(metrics::metrics)))
         .service(only(web::resource("/openapi.yaml"), "GET").route(web::get().to(openapi)))
         .service(
             web::scope("/api")
@@ -64,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     }
                 })
                 .service(only(web::resource("/schema"), "GET").route(web::get().to(schema::schema)))
+                .service(only(web::resource("/stats"), "GET").route(web::get().to(stats::stats)))
                 .service(
                     only(web::resource("/players/{id}/activity"), "GET")
                         .route(web::get().to(pull::activity)),
@@ -77,8 +89,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(delete::delete_batch)),
                 )
                 .service(
-                    only(web::resource("/{dataset}/{id:.*}"), "DELETE")
-                        .route(web::delete().to(delete::delete_one)),
+                    // A row's path, or a dataset's count (a row with the id
+                    // `count` is still deleted by DELETE).
+                    web::resource("/{dataset}/{id:.*}")
+                        .route(web::delete().to(delete::delete_one))
+                        .route(web::get().to(pull::count))
+                        .default_service(web::to(row_methods)),
                 )
                 .service(
                     web::resource("/{dataset}")
@@ -98,6 +114,31 @@ fn only(resource: actix_web::Resource, allow: &'static str) -> actix_web::Resour
             hint: String::new(),
         })
     }))
+}
+
+/// Any other method on `/api/{dataset}/{id}`: 405 with what it takes.
+async fn row_methods(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let counting = req.match_info().get("id") == Some("count");
+    Err(ApiError::MethodNotAllowed {
+        allow: if counting { "GET, DELETE" } else { "DELETE" },
+        hint: String::new(),
+    })
+}
+
+/// Counts an answered request in the metrics, under its route's pattern
+/// (`/api/{dataset}`), never its URL.
+pub fn measured<B>(response: &ServiceResponse<B>, took: std::time::Duration) {
+    let request = response.request();
+    let Some(state) = request.app_data::<web::Data<crate::startup::AppState>>() else {
+        return;
+    };
+    let route = request.match_pattern();
+    state.metrics.request(
+        route.as_deref().unwrap_or("unmatched"),
+        request.method().as_str(),
+        response.status().as_u16(),
+        took,
+    );
 }
 
 /// Any other method on `/api/{dataset}`: 405 (or 404 for no such dataset).

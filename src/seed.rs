@@ -167,6 +167,7 @@ pub fn seed(conn: &mut DbConnection, options: SeedOptions) -> Result<SeedSummary
     let clock = ManualClock::new(options.until);
     db::prepare_for_bulk_write(conn)?;
     let mut summary = SeedSummary::default();
+    let counts = crate::feeds::Tally::default();
     let mut minute: Vec<(i64, usize, Change)> = Vec::new();
     let mut changes = changes.into_iter().peekable();
     while let Some(&(first, _, _)) = changes.peek() {
@@ -185,8 +186,10 @@ pub fn seed(conn: &mut DbConnection, options: SeedOptions) -> Result<SeedSummary
                 {
                     continue;
                 }
-                write_minute(conn, &clock, &catalog, &mut minute, &mut summary)?;
+                write_minute(conn, &clock, &catalog, &mut minute, &mut summary, &counts)?;
             }
+            // The hour's write counters, with its rows (`feeds.rs`).
+            counts.flush(conn)?;
             Ok::<_, ApiError>(())
         })?;
     }
@@ -202,6 +205,7 @@ fn write_minute(
     catalog: &Catalog,
     minute: &mut Vec<(i64, usize, Change)>,
     summary: &mut SeedSummary,
+    counts: &crate::feeds::Tally,
 ) -> Result<(), ApiError> {
     let shape = |order: usize| catalog.shape(Dataset::named(WRITE_ORDER[order]));
     clock.set(Timestamp::from_micros(minute.last().expect("one change").0));
@@ -218,14 +222,20 @@ fn write_minute(
         summary.rows += db::write_transaction(conn, clock, |conn, stamp| {
             let mut rows = 0;
             for (order, batch) in &upserts {
-                rows += sql::upsert(conn, shape(*order), batch, stamp)?;
+                let stored = sql::upsert(conn, shape(*order), batch, stamp)?;
+                counts.add(WRITE_ORDER[*order], stored, stamp);
+                rows += stored;
             }
             Ok::<_, ApiError>(rows)
         })?;
         summary.stamps += 1;
     }
     for (order, keys) in &deletes {
-        summary.rows += delete::delete(conn, clock, shape(*order), keys)?.deleted;
+        let deleted = delete::delete(conn, clock, shape(*order), keys)?;
+        if let Some(stamp) = deleted.stamp {
+            counts.add("deletions", deleted.deleted, stamp);
+        }
+        summary.rows += deleted.deleted;
         summary.stamps += 1;
     }
     Ok(())

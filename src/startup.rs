@@ -6,7 +6,7 @@ use crate::datasets::catalog::{Catalog, LiveCatalog};
 use crate::db::{self, DbError, DbPool, Pools};
 use crate::error::cause_chain;
 use crate::routes;
-use actix_web::dev::Server;
+use actix_web::dev::{Server, Service as _};
 use actix_web::{middleware, web, App, HttpServer};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +34,10 @@ pub struct AppState {
     pub writes: crate::ingest::group::Committer,
     /// How long deletion records are kept.
     pub deletions_retention: std::time::Duration,
+    /// Rows written per dataset and hour, not yet added to the stored
+    /// counters (`feeds.rs`).
+    pub feeds: crate::feeds::Tally,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -116,6 +120,12 @@ impl Application {
         // writes go, has the column before that.
         let mut conn = pools.write.get().map_err(DbError::from)?;
         let catalog = LiveCatalog::new(Catalog::load(&mut conn).map_err(DbError::from)?);
+        // The last writes before this server started, which the metrics
+        // then keep up to date.
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        for (dataset, at) in crate::feeds::last_writes(&mut conn).map_err(DbError::from)? {
+            metrics.last_write(dataset, at);
+        }
         drop(conn);
         let catalog_pool = pools.read.clone();
         let shutting_down = Arc::new(AtomicBool::new(false));
@@ -135,6 +145,8 @@ impl Application {
             keys,
             writes,
             deletions_retention: settings.deletions_retention,
+            feeds: crate::feeds::Tally::default(),
+            metrics,
             pools,
             catalog,
             clock,
@@ -153,6 +165,17 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .wrap(middleware::Compress::default())
+                // Outermost but compression: every answer is timed, by its
+                // route's pattern.
+                .wrap_fn(|req, service| {
+                    let started = std::time::Instant::now();
+                    let response = service.call(req);
+                    async move {
+                        let response = response.await?;
+                        routes::measured(&response, started.elapsed());
+                        Ok(response)
+                    }
+                })
                 // /api requests log their own, richer line (see routes.rs).
                 .wrap(
                     // No query string (`%U` is the path) and no Referer: either
@@ -222,12 +245,33 @@ impl Application {
                     (purged > 0).then_some("purged deletion records past the retention period"),
                 )
             }));
+        let state = self.state.clone();
+        let counts = actix_web::rt::spawn(keep_fresh(
+            "write counters",
+            crate::feeds::FLUSH_EVERY,
+            move || flush_counts(&state),
+        ));
         let served = self.server.await;
         catalog.abort();
         keys.abort();
         purge.abort();
+        counts.abort();
+        // The last second's counts, which the loop above may not have written.
+        let state = self.state.clone();
+        if let Ok(Err(error)) = web::block(move || flush_counts(&state)).await {
+            log::warn!(
+                "cannot store the last write counts: {}",
+                cause_chain(&error)
+            );
+        }
         served
     }
+}
+
+/// Adds the writes counted since the last time to the stored counters.
+fn flush_counts(state: &AppState) -> Result<Option<&'static str>, crate::error::ApiError> {
+    state.feeds.flush(&mut *state.pools.control.get()?)?;
+    Ok(None)
 }
 
 /// Runs `refresh` off the executor every `period`, for as long as the server

@@ -53,6 +53,8 @@ pub struct Pulling {
     pub format: Format,
     /// How long the pull waited for writes in flight before it could read.
     pub settle_wait: std::time::Duration,
+    /// Where the stream's end is counted.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The rows a stream writes.
@@ -72,6 +74,14 @@ impl What {
             What::Activity { .. } => "/api/players/<id>/activity".to_string(),
         }
     }
+
+    /// The dataset label of its metrics.
+    fn label(&self) -> &'static str {
+        match self {
+            What::Dataset(dataset) => dataset.name(),
+            What::Activity { .. } => "activity",
+        }
+    }
 }
 
 /// How many streams each key may run at once.
@@ -87,6 +97,12 @@ impl StreamLimits {
             per_key: per_key.max(1),
             running: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Streams running now, of every key.
+    pub fn running(&self) -> usize {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.values().sum()
     }
 
     /// A place for one more stream of `key`, or a 429 if it runs its share
@@ -228,6 +244,19 @@ fn produce(
             }
         }
     };
+    pulling.metrics.pull(
+        pulling.what.label(),
+        match &outcome {
+            Outcome::Complete => "complete",
+            Outcome::ClientGone => "client_gone",
+            Outcome::ShutdownCut => "shutdown",
+            Outcome::Stalled => "stalled",
+            Outcome::Failed(_) => "failed",
+        },
+        rows,
+        sink.bytes_sent,
+        started.elapsed(),
+    );
     log::info!(
         "GET {} from=\"{}\" to=\"{}\" format={} rows={} bytes={} settle_ms={:.3} duration_ms={} {}",
         pulling.what.path(),

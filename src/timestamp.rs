@@ -22,6 +22,13 @@ pub const EXPECTED_FORMAT: &str = "YYYY-MM-DD HH:MM:SS in UTC (the space may be 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
+/// In JSON as in every output: `"YYYY-MM-DD HH:MM:SS"`.
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// Why a timestamp could not be parsed; the message completes "<field> ...".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimestampError {

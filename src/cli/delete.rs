@@ -27,6 +27,7 @@ pub fn run(settings: Settings, Args { dataset, file }: Args) -> CliResult {
     let shape = catalog.shape(dataset);
     let keys = delete::parse_keys(shape, format, &body)?;
     let deleted = delete::delete(&mut conn, &SystemClock, shape, &keys)?;
+    crate::feeds::record(&mut conn, "deletions", deleted.deleted, deleted.stamp)?;
     println!(
         "{} row(s) deleted from {}, {} not found{}",
         deleted.deleted,

@@ -30,6 +30,7 @@ pub fn run(settings: Settings, Args { dataset, file }: Args) -> CliResult {
         format,
         &body,
     )?;
+    crate::feeds::record(&mut conn, written.dataset, written.rows, written.stamp)?;
     match written.stamp {
         Some(stamp) => println!(
             "{} row(s) written to {}, stamped {stamp}",

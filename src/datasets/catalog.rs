@@ -65,6 +65,32 @@ impl Shape {
         }
     }
 
+    /// How many rows [`Shape::window_statement`] would read, counted on
+    /// the window's index (sessions: on their actions' indexes).
+    pub fn count(&self, conn: &mut DbConnection, window: TimeWindow) -> diesel::QueryResult<i64> {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let statement = match (self.stamp, self.dataset.def().role) {
+            (Some(stamp), Role::Stored | Role::Feed) => {
+                let stamp = sql::quote(self.columns[stamp].sql_name());
+                Statement::new(format!(
+                    "SELECT COUNT(*) AS n FROM {} WHERE {stamp} >= ",
+                    sql::quote(self.dataset.name())
+                ))
+                .bind_int(window.from().as_micros())
+                .sql(format!(" AND {stamp} < "))
+                .bind_int(window.to().as_micros())
+            }
+            (None, Role::Computed { .. }) => game_sessions::count_statement(window),
+            _ => unreachable!("{} is not pulled by window", self.dataset.name()),
+        };
+        use diesel::RunQueryDsl;
+        crate::db::with_backend!(conn, c => statement.get_result::<Count>(c)).map(|c| c.n)
+    }
+
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }

@@ -28,6 +28,21 @@ const SELECT: &str = "SELECT MIN(player_id), session_id, MIN(game_code), MIN(gam
      FROM game_actions WHERE session_id IN (SELECT in_window.session_id FROM game_actions AS in_window \
      WHERE (in_window.created_at >= ";
 
+/// How many sessions [`window_statement`] would read: those with an action
+/// that happened or was written in the window.
+pub fn count_statement(window: TimeWindow) -> Statement<'static> {
+    let (from, to) = (window.from().as_micros(), window.to().as_micros());
+    Statement::new("SELECT COUNT(DISTINCT session_id) AS n FROM game_actions WHERE (created_at >= ")
+        .bind_int(from)
+        .sql(" AND created_at < ")
+        .bind_int(to)
+        .sql(") OR (modified_at >= ")
+        .bind_int(from)
+        .sql(" AND modified_at < ")
+        .bind_int(to)
+        .sql(")")
+}
+
 /// The window query of `game_sessions`.
 pub fn window_statement(window: TimeWindow) -> Statement<'static> {
     let (from, to) = (window.from().as_micros(), window.to().as_micros());

@@ -31,3 +31,12 @@ diesel::table! {
         retired_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    write_hours (dataset, hour) {
+        dataset -> Text,
+        hour -> BigInt,
+        rows -> BigInt,
+        last_write -> BigInt,
+    }
+}

@@ -85,7 +85,19 @@ async fn run(
         let mut conn = pool.get()?;
         delete::delete(&mut conn, clock.as_ref(), catalog.shape(dataset), &keys)
     })
-    .await??;
+    .await
+    .map_err(ApiError::from)
+    .and_then(|deleted| deleted);
+    // Deletions are written to the deletions feed, and counted there.
+    let feed = "deletions";
+    let deleted = deleted.inspect_err(|error| {
+        let status = actix_web::ResponseError::status_code(error).as_u16();
+        state.metrics.write_refused(feed, status)
+    })?;
+    state.metrics.wrote(feed, deleted.deleted, deleted.stamp);
+    if let Some(stamp) = deleted.stamp {
+        state.feeds.add(feed, deleted.deleted, stamp);
+    }
     log::info!(
         "deleted {} {} row(s), {} not found",
         deleted.deleted,

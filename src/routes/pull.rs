@@ -1,4 +1,5 @@
-//! `GET /api/{dataset}?from=…&to=…[&format=csv|json|ndjson][&download=1]`, and
+//! `GET /api/{dataset}?from=…&to=…[&format=csv|json|ndjson][&download=1]`,
+//! `GET /api/{dataset}/count?from=…&to=…`, and
 //! `GET /api/players/{id}/activity`, a player's rows in every dataset
 //! (`start`/`end` are synonyms of `from`/`to`; see `window.rs`).
 
@@ -90,8 +91,66 @@ pub async fn pull(
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
-    // The deletions feed keeps its records for a while only: a window that
-    // reaches back past that would miss some, silently.
+    refuse_purged(&state, dataset, window)?;
+    let format = Format::negotiate(given(&params.format).map(|(_, v)| v), accept)?;
+    let file = (
+        file_name(dataset.name(), window, format),
+        download(&params)?,
+    );
+    serve(&state, &key, What::Dataset(dataset), window, format, file).await
+}
+
+/// `GET /api/{dataset}/count?from=…&to=…`: how many rows the same pull
+/// would return, counted on the window's index, under the same no-miss
+/// rules (so the count and the download agree).
+pub async fn count(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, below) = path.into_inner();
+    if below != "count" {
+        return Err(ApiError::MethodNotAllowed {
+            allow: "DELETE",
+            hint: format!("; GET /api/{name}/count counts a window's rows"),
+        });
+    }
+    let key = state.keys.require(&req, Scope::Read).await?;
+    let dataset = super::dataset_for(&name, Dataset::is_pullable, "count", super::wrong_method)?;
+    let params = PullParams::parse(req.query_string(), &state.extra_params)?;
+    if let Some((parameter, _)) = given(&params.format).or(given(&params.download)) {
+        return Err(ApiError::InvalidParameter {
+            parameter,
+            reason: "is not taken by a count, which answers JSON".into(),
+        });
+    }
+    let window = TimeWindow::from_params(given(&params.from), given(&params.to))?;
+    refuse_purged(&state, dataset, window)?;
+    // A count holds a read connection for a moment: it takes a place
+    // among the key's streams like a pull.
+    let _permit = state.stream_limits.acquire(&key)?;
+    visibility::wait_until_past(state.clock.as_ref(), window.to()).await?;
+    let settle_wait = visibility::settle(&state.pools, window.to()).await?;
+    state.metrics.settle(settle_wait);
+    let (pool, catalog) = (state.pools.read.clone(), state.catalog.current());
+    let rows = web::block(move || {
+        let mut conn = pool.get()?;
+        Ok::<_, ApiError>(catalog.shape(dataset).count(&mut conn, window)?)
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Server-Timing", server_timing(settle_wait)))
+        .json(serde_json::json!({
+            "dataset": dataset.name(),
+            "from": window.from(),
+            "to": window.to(),
+            "rows": rows,
+        })))
+}
+
+/// The deletions feed keeps its records for a while only: a window that
+/// reaches back past that would miss some, silently, and is refused.
+fn refuse_purged(state: &AppState, dataset: Dataset, window: TimeWindow) -> Result<(), ApiError> {
     if dataset.def().role == crate::datasets::Role::Feed
         && window.from() < state.deletions_horizon()
     {
@@ -101,12 +160,12 @@ pub async fn pull(
              resync every dataset in full, then pull deletions from the time the resync began"
         )));
     }
-    let format = Format::negotiate(given(&params.format).map(|(_, v)| v), accept)?;
-    let file = (
-        file_name(dataset.name(), window, format),
-        download(&params)?,
-    );
-    serve(&state, &key, What::Dataset(dataset), window, format, file).await
+    Ok(())
+}
+
+/// How long a pull waited for writes in flight, in milliseconds.
+fn server_timing(settle_wait: std::time::Duration) -> String {
+    format!("settle;dur={:.3}", settle_wait.as_secs_f64() * 1000.0)
 }
 
 /// `GET /api/players/{id}/activity`: the player's rows in every dataset, in
@@ -195,6 +254,7 @@ async fn serve(
     // ended yet, nor one that writes in flight could still add to.
     visibility::wait_until_past(state.clock.as_ref(), window.to()).await?;
     let settle_wait = visibility::settle(&state.pools, window.to()).await?;
+    state.metrics.settle(settle_wait);
 
     let catalog = state.catalog.current();
     // The window's columns, in order, even when it holds no row (an empty
@@ -217,6 +277,7 @@ async fn serve(
         window,
         format,
         settle_wait,
+        metrics: state.metrics.clone(),
     };
     let body = stream::start(
         state.pools.read.clone(),
@@ -229,11 +290,7 @@ async fn serve(
 
     let mut response = HttpResponse::Ok();
     response.insert_header((header::CONTENT_TYPE, format.content_type()));
-    // How long the pull waited for writes in flight, in milliseconds.
-    response.insert_header((
-        "Server-Timing",
-        format!("settle;dur={:.3}", settle_wait.as_secs_f64() * 1000.0),
-    ));
+    response.insert_header(("Server-Timing", server_timing(settle_wait)));
     if let Some(columns) = columns {
         response.insert_header(("X-Columns", columns));
     }

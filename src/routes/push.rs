@@ -10,6 +10,7 @@ use crate::startup::AppState;
 use actix_web::dev::Decompress;
 use actix_web::error::PayloadError;
 use actix_web::http::header;
+use actix_web::ResponseError;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -29,12 +30,34 @@ pub async fn push(
     state.keys.require(&req, Scope::Write).await?;
     let name = path.into_inner();
     let dataset = super::dataset_for(&name, Dataset::is_pushable, "write", super::wrong_method)?;
+    let written = write(&req, payload, &state, dataset, started).await;
+    let written = written.inspect_err(|error| {
+        state
+            .metrics
+            .write_refused(dataset.name(), error.status_code().as_u16())
+    })?;
+    state
+        .metrics
+        .wrote(written.dataset, written.rows, written.stamp);
+    if let Some(stamp) = written.stamp {
+        state.feeds.add(written.dataset, written.rows, stamp);
+    }
+    Ok(HttpResponse::Ok().json(written))
+}
 
+/// Reads, checks and commits one write, and logs it.
+async fn write(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    dataset: Dataset,
+    started: Instant,
+) -> Result<ingest::Written, ApiError> {
     let Body {
         bytes: body,
         format,
         admission,
-    } = read_body(&req, payload, &state, state.max_body_bytes).await?;
+    } = read_body(req, payload, state, state.max_body_bytes).await?;
     let bytes = body.len();
     let catalog = state.catalog.current();
     // Every row is read and checked before the write is queued, so that a
@@ -67,7 +90,7 @@ pub async fn push(
         bytes,
         started.elapsed().as_millis()
     );
-    Ok(HttpResponse::Ok().json(written))
+    Ok(written)
 }
 
 /// A write's body, read whole, with its format and its place in the upload

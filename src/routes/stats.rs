@@ -1,0 +1,33 @@
+//! `GET /api/stats`: every fed dataset's rows written per hour over the
+//! last 48 hours, its last write, and whether it has gone quiet for longer
+//! than usual (`feeds.rs`). Read from the per-hour counters, never from the
+//! datasets, so it costs the same on any size of database.
+
+use crate::auth::Scope;
+use crate::error::ApiError;
+use crate::startup::AppState;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let key = state.keys.require(&req, Scope::Read).await?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    if let Some((name, _)) = pairs
+        .into_iter()
+        .find(|(name, _)| !state.extra_params.contains(name))
+    {
+        return Err(ApiError::UnknownParameter {
+            name,
+            hint: "stats take no parameters".into(),
+        });
+    }
+    // A read connection, from the key's share like a pull's.
+    let _permit = state.stream_limits.acquire(&key)?;
+    let (pool, now) = (state.pools.read.clone(), state.clock.now());
+    let stats = web::block(move || {
+        let mut conn = pool.get()?;
+        Ok::<_, ApiError>(crate::feeds::stats(&mut conn, now)?)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(stats))
+}
