@@ -132,13 +132,29 @@ pub fn measured<B>(response: &ServiceResponse<B>, took: std::time::Duration) {
     let Some(state) = request.app_data::<web::Data<crate::startup::AppState>>() else {
         return;
     };
-    let route = request.match_pattern();
+    let route = request.match_pattern().map(|pattern| label(&pattern));
     state.metrics.request(
         route.as_deref().unwrap_or("unmatched"),
         request.method().as_str(),
         response.status().as_u16(),
         took,
     );
+}
+
+/// A route pattern as a label: `/api/{dataset}/{id:.*}` → `/api/<dataset>/<id>`
+/// (braces in a label value trip up lenient parsers).
+fn label(pattern: &str) -> String {
+    let mut label = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        label.push_str(&rest[..open]);
+        let close = rest[open..].find('}').map_or(rest.len(), |i| open + i);
+        let name = rest[open + 1..close].split(':').next().unwrap_or_default();
+        label.push_str(&format!("<{name}>"));
+        rest = rest.get(close + 1..).unwrap_or_default();
+    }
+    label.push_str(rest);
+    label
 }
 
 /// Any other method on `/api/{dataset}`: 405 (or 404 for no such dataset).

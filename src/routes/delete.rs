@@ -23,6 +23,13 @@ pub async fn delete_one(
 ) -> Result<HttpResponse, ApiError> {
     state.keys.require(&req, Scope::Write).await?;
     let (name, id) = path.into_inner();
+    // A dataset that is pulled but never deleted from: this path is its count.
+    if id == "count" && Dataset::from_name(&name).is_some_and(|d| !d.is_deletable()) {
+        return Err(ApiError::MethodNotAllowed {
+            allow: "GET",
+            hint: format!("; GET /api/{name}/count counts a window's rows"),
+        });
+    }
     let dataset = deletable(&name)?;
     let catalog = state.catalog.current();
     let shape = catalog.shape(dataset);

@@ -23,6 +23,8 @@
 //! - `migration`: an integer-id database migrates to text ids in place, every row kept
 //! - `cli`: the `hourglass` binary's commands
 //! - `demo`: the seeded demo holds together (stamps, bets, money, people, every hour filled)
+//! - `feeds`: the count endpoint agrees with the pull; `/api/stats` counts writes per hour and flags a quiet feed
+//! - `metrics`: `/metrics` is Prometheus text whose counters move with pulls and writes
 //! - `openapi`: openapi.yaml's dataset schemas follow the datasets' description
 
 mod activity;
@@ -33,10 +35,12 @@ mod custom_fields;
 mod deletions;
 mod demo;
 mod erasure;
+mod feeds;
 mod game_sessions;
 mod group_commit;
 mod helpers;
 mod isolation;
+mod metrics;
 mod migration;
 mod no_miss;
 mod openapi;
