@@ -107,6 +107,12 @@ fn refused(error: &ApiError) -> HttpResponse {
             "Too many wrong keys",
             "This address gave too many wrong keys in a row. Wait a few seconds, then reload.",
         ),
+        ApiError::InvalidParameter { .. } => (
+            StatusCode::BAD_REQUEST,
+            "Keys do not go in the address",
+            "Proxies and browser histories keep addresses: open the page without the key in it, \
+             sign in when the browser asks, and revoke the key if it was real.",
+        ),
         _ => (
             actix_web::ResponseError::status_code(error),
             "Hourglass cannot check the key now",

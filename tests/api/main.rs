@@ -25,6 +25,7 @@
 //! - `demo`: the seeded demo holds together (stamps, bets, money, people, every hour filled)
 //! - `feeds`: the count endpoint agrees with the pull; `/api/stats` counts writes per hour and flags a quiet feed
 //! - `metrics`: `/metrics` is Prometheus text whose counters move with pulls and writes
+//! - `page`: `/` asks for a read key through HTTP Basic and says what was wrong; its assets
 //! - `openapi`: openapi.yaml's dataset schemas follow the datasets' description
 
 mod activity;
@@ -44,6 +45,7 @@ mod metrics;
 mod migration;
 mod no_miss;
 mod openapi;
+mod page;
 mod partition;
 mod pg_cluster;
 mod points_engine;

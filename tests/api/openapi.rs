@@ -203,6 +203,17 @@ fn generated() -> String {
     yaml
 }
 
+/// What a pull or a count may answer besides 200 (and 410 for deletions).
+const PULL_ERRORS: &[(&str, &str)] = &[
+    ("400", "InvalidParameter"),
+    ("401", "Unauthorized"),
+    ("403", "Forbidden"),
+    ("425", "TooEarly"),
+    ("429", "TooManyStreams"),
+    ("500", "Internal"),
+    ("503", "Unavailable"),
+];
+
 /// The generated paths: `GET` and `POST /api/<dataset>` for each dataset
 /// that is pulled or written, each with its own row schema.
 fn generated_paths() -> String {
@@ -230,15 +241,7 @@ fn generated_paths() -> String {
             if def.role == Role::Feed {
                 yaml.push_str(&refs(&[("410", "DeletionsPurged")]));
             }
-            yaml.push_str(&refs(&[
-                ("400", "InvalidParameter"),
-                ("401", "Unauthorized"),
-                ("403", "Forbidden"),
-                ("425", "TooEarly"),
-                ("429", "TooManyStreams"),
-                ("500", "Internal"),
-                ("503", "Unavailable"),
-            ]));
+            yaml.push_str(&refs(PULL_ERRORS));
         }
         let count = dataset.is_pullable().then(|| {
             let mut yaml = format!(
@@ -248,15 +251,7 @@ fn generated_paths() -> String {
             if def.role == Role::Feed {
                 yaml.push_str(&refs(&[("410", "DeletionsPurged")]));
             }
-            yaml.push_str(&refs(&[
-                ("400", "InvalidParameter"),
-                ("401", "Unauthorized"),
-                ("403", "Forbidden"),
-                ("425", "TooEarly"),
-                ("429", "TooManyStreams"),
-                ("500", "Internal"),
-                ("503", "Unavailable"),
-            ]));
+            yaml.push_str(&refs(PULL_ERRORS));
             yaml
         });
         if dataset.is_pushable() {
