@@ -182,26 +182,23 @@ pub struct FeedHealth {
     pub stalled: bool,
 }
 
-/// Reads the counters of the last [`USUAL_DAYS`] days: at most one row per
-/// dataset and hour.
+/// Reads the counters of the last [`USUAL_DAYS`] days: one range of the
+/// primary key per dataset, at most one row per hour, however long the
+/// counters have been kept.
 pub fn stats(conn: &mut DbConnection, now: Timestamp) -> QueryResult<Stats> {
     use write_hours::columns as c;
     let this_hour = now.as_micros().div_euclid(HOUR) * HOUR;
     let first_hour = this_hour - (CHART_HOURS as i64 - 1) * HOUR;
     let since = this_hour - USUAL_DAYS * 24 * HOUR;
-    let recent: Vec<(String, i64, i64, i64)> = write_hours::table
-        .filter(c::hour.ge(since))
-        .select((c::dataset, c::hour, c::rows, c::last_write))
-        .order((c::dataset, c::hour))
-        .load(conn)?;
     let mut datasets = Vec::new();
     for dataset in fed() {
         let name = dataset.name();
-        let hours: Vec<(i64, i64, i64)> = recent
-            .iter()
-            .filter(|row| row.0 == name)
-            .map(|row| (row.1, row.2, row.3))
-            .collect();
+        let hours: Vec<(i64, i64, i64)> = write_hours::table
+            .filter(c::dataset.eq(name))
+            .filter(c::hour.ge(since))
+            .select((c::hour, c::rows, c::last_write))
+            .order(c::hour)
+            .load(conn)?;
         let mut rows_per_hour = vec![0; CHART_HOURS];
         for &(hour, rows, _) in &hours {
             if hour >= first_hour && hour <= this_hour {
