@@ -9,8 +9,8 @@
 //!
 //! A server adds its writes to a [`Tally`] in memory as they commit and
 //! writes the tally every second ([`FLUSH_EVERY`]), and once more when it
-//! stops: one small upsert a second instead of one more statement in every
-//! group commit. A process that is killed loses at most that second of
+//! stops: one small transaction a second instead of one more statement in
+//! every group commit. A process that is killed loses at most that second of
 //! counts; the rows themselves are never at stake. The command-line writers
 //! (`import`, `delete`, `seed`) count in the transaction that writes. Every
 //! instance on a database adds to the same counters. Deletions count under
@@ -80,10 +80,7 @@ impl Tally {
         };
         let key = (dataset, stamp.as_micros().div_euclid(HOUR) * HOUR);
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        counts
-            .entry(key)
-            .and_modify(|c| c.merge(count))
-            .or_insert(count);
+        merge(&mut counts, key, count);
     }
 
     /// Adds what was counted since the last flush to the stored counters,
@@ -102,14 +99,19 @@ impl Tally {
         if stored.is_err() {
             let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
             for (key, count) in taken {
-                counts
-                    .entry(key)
-                    .and_modify(|c| c.merge(count))
-                    .or_insert(count);
+                merge(&mut counts, key, count);
             }
         }
         stored
     }
+}
+
+/// Adds `count` to the tally's count of `key`.
+fn merge(counts: &mut HashMap<(&'static str, i64), Count>, key: (&'static str, i64), count: Count) {
+    counts
+        .entry(key)
+        .and_modify(|c| c.merge(count))
+        .or_insert(count);
 }
 
 /// Counts `rows` rows of `dataset` written under `stamp` straight into the
