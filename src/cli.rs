@@ -1,4 +1,4 @@
-//! The command line: `hourglass serve | migrate | import | delete | erase | fields | keys | seed`.
+//! The command line: `hourglass serve | migrate | import | delete | erase | fields | keys | seed | relay`.
 //!
 //! One module and one clap `Args` struct per subcommand; each module's `run`
 //! does the work on plain settings. Errors end the process with their cause
@@ -10,6 +10,7 @@ mod fields;
 mod import;
 mod keys;
 mod migrate;
+mod relay;
 mod seed;
 mod serve;
 
@@ -57,6 +58,8 @@ pub enum Command {
     Keys(keys::Args),
     /// Write deterministic synthetic data for every dataset.
     Seed(seed::Args),
+    /// Push every change to a points engine (Pointagram) or a signed webhook.
+    Relay(relay::Args),
 }
 
 type CliResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
@@ -75,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Fields(args) => fields::run(settings, args),
         Command::Keys(args) => keys::run(settings, args),
         Command::Seed(args) => seed::run(settings, args),
+        Command::Relay(args) => relay::run(settings, args),
     };
     match done {
         Ok(()) => ExitCode::SUCCESS,
@@ -117,6 +121,12 @@ fn dataset_and_file(
 fn connect_existing(
     settings: &Settings,
 ) -> Result<PooledConn, Box<dyn std::error::Error + Send + Sync>> {
+    require_existing(settings)?;
+    connect(settings)
+}
+
+/// Refuses a SQLite path with no database at it.
+fn require_existing(settings: &Settings) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     if let Some(path) = settings.database.sqlite_path() {
         if !std::path::Path::new(path).exists() {
             return Err(format!(
@@ -125,7 +135,7 @@ fn connect_existing(
             .into());
         }
     }
-    connect(settings)
+    Ok(())
 }
 
 /// A write connection to the migrated database, which is created if it is a

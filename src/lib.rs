@@ -21,6 +21,7 @@ pub mod feeds;
 pub mod ingest;
 pub mod metrics;
 pub mod money;
+pub mod relay;
 pub mod routes;
 pub mod seed;
 pub mod startup;

@@ -40,3 +40,34 @@ diesel::table! {
         last_write -> BigInt,
     }
 }
+
+diesel::table! {
+    relays (name) {
+        name -> Text,
+        position -> BigInt,
+        delivered -> BigInt,
+        dead_lettered -> BigInt,
+        started_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    relay_scores (relay, score_id) {
+        relay -> Text,
+        score_id -> Text,
+        player -> Text,
+    }
+}
+
+diesel::table! {
+    relay_dead_letters (id) {
+        id -> BigInt,
+        relay -> Text,
+        at -> BigInt,
+        endpoint -> Text,
+        body -> Text,
+        status -> Integer,
+        answer -> Text,
+    }
+}

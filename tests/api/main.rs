@@ -18,6 +18,7 @@
 //! - `group_commit`: writes that arrive together share a transaction and a stamp; a bad one fails alone
 //! - `no_miss`: consecutive pulls miss nothing under concurrent writes, late data, clock skew
 //! - `points_engine`: a consumer of bets and deletions keeps a points ledger exact under concurrent writes
+//! - `relay`: `hourglass relay` keeps a Pointagram stand-in's ledger exact through failures and SIGKILLs; dead letters; a signed webhook
 //! - `postgres`: two server processes on one database, a lagging replica, flat memory
 //! - `custom_fields`: custom player fields declared at run time; `/api/schema` agrees with every pull
 //! - `migration`: an integer-id database migrates to text ids in place, every row kept
@@ -51,5 +52,6 @@ mod pg_cluster;
 mod points_engine;
 mod postgres;
 mod pull;
+mod relay;
 mod streaming;
 mod strict;

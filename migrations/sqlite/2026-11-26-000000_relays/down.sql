@@ -1,0 +1,3 @@
+DROP TABLE relay_dead_letters;
+DROP TABLE relay_scores;
+DROP TABLE relays;
