@@ -8,6 +8,8 @@
 //! handlers → [`stream`] (pulls) and [`ingest`] (writes) → [`datasets`]
 //! (every dataset described once, in `datasets::defs`, and the generic code
 //! that reads, stores and writes rows from that description) → [`db`].
+//! [`relay`] is a consumer of consecutive windows run in-process: it pushes
+//! every change to a points engine or a webhook that cannot pull.
 
 pub mod auth;
 pub mod cli;

@@ -441,3 +441,76 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// How [`bet_writer`] writes.
+#[derive(Debug, Clone)]
+pub struct BetWrites {
+    /// Bets are `b0`… `b{bets-1}`: a small pool, so that each is created,
+    /// settled, moved and deleted again and again.
+    pub bets: u64,
+    /// Players are `p0`… `p{players-1}`.
+    pub players: u64,
+    /// Milliseconds between writes (none if empty).
+    pub pause_ms: std::ops::Range<u64>,
+    /// Some writes rewrite a player (a new city) instead.
+    pub change_players: bool,
+}
+
+/// Until `stop`, creates bets, settles them won or lost, moves them to
+/// other players and deletes them (and with `change_players`, rewrites
+/// players), through the HTTP API of `server`. Runs on the calling thread;
+/// returns the writes made.
+pub fn bet_writer(
+    stop: std::time::Instant,
+    seed: u64,
+    server: String,
+    key: String,
+    how: BetWrites,
+) -> usize {
+    use serde_json::json;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut writes = 0;
+    runtime.block_on(async {
+        while std::time::Instant::now() < stop {
+            let id = format!("b{}", rng.u64(0..how.bets));
+            let draw = rng.u8(0..12);
+            let request = if draw == 0 && how.change_players {
+                let mut user = sample_row("users", format!("p{}", rng.u64(0..how.players)));
+                user["city"] = json!(format!("City {}", rng.u32(..)));
+                client
+                    .post(format!("{server}/api/users"))
+                    .json(&json!([user]))
+            } else if draw < 3 {
+                client.delete(format!("{server}/api/bets/{id}"))
+            } else {
+                let mut bet = sample_row("bets", &id);
+                bet["player_id"] = json!(format!("p{}", rng.u64(0..how.players)));
+                bet["status"] = json!(["open", "won", "lost"][rng.usize(0..3)]);
+                bet["win_amount"] = json!(format!("{}.{:02}", rng.u32(1..500), rng.u32(0..100)));
+                client
+                    .post(format!("{server}/api/bets"))
+                    .json(&json!([bet]))
+            };
+            let response = request.bearer_auth(&key).send().await.unwrap();
+            let status = response.status().as_u16();
+            assert!(
+                [200, 204, 404].contains(&status),
+                "{status}: {}",
+                response.text().await.unwrap()
+            );
+            writes += 1;
+            if !how.pause_ms.is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    rng.u64(how.pause_ms.clone()),
+                ))
+                .await;
+            }
+        }
+    });
+    writes
+}

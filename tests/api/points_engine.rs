@@ -5,8 +5,10 @@
 //! meanwhile create, settle, move and delete bets. At the end its ledger
 //! must equal the ledger computed from the final state.
 
-use crate::helpers::{on_both_backends, sample_row, spawn_app_on_system_clock_with, Backend};
-use serde_json::{json, Value};
+use crate::helpers::{
+    bet_writer, on_both_backends, spawn_app_on_system_clock_with, Backend, BetWrites,
+};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -61,50 +63,6 @@ fn ledger(awards: &Awards) -> BTreeMap<String, Vec<String>> {
     ledger
 }
 
-fn writer(stop: Instant, seed: u64, server: String, key: String) -> usize {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = reqwest::Client::new();
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let mut writes = 0;
-    runtime.block_on(async {
-        while Instant::now() < stop {
-            let id = format!("b{}", rng.u64(0..BETS));
-            let response = if rng.u8(0..5) == 0 {
-                client
-                    .delete(format!("{server}/api/bets/{id}"))
-                    .bearer_auth(&key)
-                    .send()
-                    .await
-                    .unwrap()
-            } else {
-                // Create, settle (won or lost) or move (another player).
-                let mut bet = sample_row("bets", &id);
-                bet["player_id"] = json!(format!("p{}", rng.u64(0..PLAYERS)));
-                bet["status"] = json!(["open", "won", "lost"][rng.usize(0..3)]);
-                bet["win_amount"] = json!(format!("{}.{:02}", rng.u32(1..500), rng.u32(0..100)));
-                client
-                    .post(format!("{server}/api/bets"))
-                    .bearer_auth(&key)
-                    .json(&json!([bet]))
-                    .send()
-                    .await
-                    .unwrap()
-            };
-            let status = response.status().as_u16();
-            assert!(
-                [200, 204, 404].contains(&status),
-                "{status}: {}",
-                response.text().await.unwrap()
-            );
-            writes += 1;
-        }
-    });
-    writes
-}
-
 async fn a_points_engine_fed_by_bets_and_deletions_ends_with_the_true_ledger(backend: Backend) {
     let app = spawn_app_on_system_clock_with(backend, |settings| {
         settings.streams_per_key = 2;
@@ -116,7 +74,15 @@ async fn a_points_engine_fed_by_bets_and_deletions_ends_with_the_true_ledger(bac
     let writers: Vec<_> = (0..4)
         .map(|n| {
             let (server, key) = (app.address.clone(), app.write_key.clone());
-            std::thread::spawn(move || writer(stop, n, server, key))
+            std::thread::spawn(move || {
+                let how = BetWrites {
+                    bets: BETS,
+                    players: PLAYERS,
+                    pause_ms: 0..0,
+                    change_players: false,
+                };
+                bet_writer(stop, n, server, key, how)
+            })
         })
         .collect();
 

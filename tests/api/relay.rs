@@ -13,7 +13,10 @@
 //! The webhook stand-in checks every body's signature and replays the
 //! changes; its copy must end equal to the data.
 
-use crate::helpers::{on_both_backends, sample_row, spawn_app_on_system_clock, Backend, TestApp};
+use crate::helpers::{
+    bet_writer, on_both_backends, sample_row, spawn_app_on_system_clock, Backend, BetWrites,
+    TestApp,
+};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use chrono::Timelike;
 use hmac::Mac;
@@ -327,58 +330,15 @@ async fn create_players(app: &TestApp) {
     assert_eq!(response.status(), 200);
 }
 
-/// Creates, settles, moves and deletes bets, and changes players, until
-/// `stop`, a few dozen writes a second.
+/// A writer of bets and players, a few dozen writes a second.
 fn writer(stop: Instant, seed: u64, server: String, key: String) -> usize {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = reqwest::Client::new();
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let mut writes = 0;
-    runtime.block_on(async {
-        while Instant::now() < stop {
-            let id = format!("b{}", rng.u64(0..BETS));
-            let draw = rng.u8(0..12);
-            let response = if draw == 0 {
-                // A player changes: created again, answered 409.
-                let mut user = sample_row("users", format!("p{}", rng.u64(0..PLAYERS)));
-                user["city"] = json!(format!("City {}", rng.u32(..)));
-                client
-                    .post(format!("{server}/api/users"))
-                    .bearer_auth(&key)
-                    .json(&json!([user]))
-                    .send()
-                    .await
-                    .unwrap()
-            } else if draw <= 2 {
-                client
-                    .delete(format!("{server}/api/bets/{id}"))
-                    .bearer_auth(&key)
-                    .send()
-                    .await
-                    .unwrap()
-            } else {
-                let mut bet = sample_row("bets", &id);
-                bet["player_id"] = json!(format!("p{}", rng.u64(0..PLAYERS)));
-                bet["status"] = json!(["open", "won", "lost"][rng.usize(0..3)]);
-                bet["win_amount"] = json!(format!("{}.{:02}", rng.u32(1..500), rng.u32(0..100)));
-                client
-                    .post(format!("{server}/api/bets"))
-                    .bearer_auth(&key)
-                    .json(&json!([bet]))
-                    .send()
-                    .await
-                    .unwrap()
-            };
-            let status = response.status().as_u16();
-            assert!([200, 204, 404].contains(&status), "{status}");
-            writes += 1;
-            tokio::time::sleep(Duration::from_millis(rng.u64(10..40))).await;
-        }
-    });
-    writes
+    let how = BetWrites {
+        bets: BETS,
+        players: PLAYERS,
+        pause_ms: 10..40,
+        change_players: true,
+    };
+    bet_writer(stop, seed, server, key, how)
 }
 
 /// Every row of `dataset` there is now.
@@ -489,8 +449,22 @@ async fn pointagram_ends_with_the_true_ledger_through_failures_and_kills(backend
         e.bad_headers
     );
     assert_eq!(e.anonymous, 0, "every score carries a source_score_id");
-    let names: Vec<&str> = e.players.values().map(String::as_str).collect();
-    assert!(names.contains(&"Ada0 Lovelace"), "{names:?}");
+    // Every player, named by their first and last name: as first written,
+    // or as a writer rewrote them before the relay first read them.
+    let rewritten = sample_row("users", "p");
+    let rewritten = format!(
+        "{} {}",
+        rewritten["first_name"].as_str().unwrap(),
+        rewritten["last_name"].as_str().unwrap()
+    );
+    assert_eq!(e.players.len() as u64, PLAYERS, "{:?}", e.players);
+    for (n, name) in e.players.values().enumerate() {
+        assert!(
+            *name == format!("Ada{n} Lovelace") || *name == rewritten,
+            "{:?}",
+            e.players
+        );
+    }
     // Something worth testing happened.
     assert!(truth.len() >= 3, "too few won bets at the end: {truth:?}");
     assert!(
