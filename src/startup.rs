@@ -41,6 +41,21 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// A write of `rows` rows to `dataset` committed under `stamp` (none if
+    /// it changed nothing): counted in the metrics and the per-hour
+    /// counters.
+    pub fn wrote(
+        &self,
+        dataset: &'static str,
+        rows: usize,
+        stamp: Option<crate::timestamp::Timestamp>,
+    ) {
+        self.metrics.wrote(dataset, rows, stamp);
+        if let Some(stamp) = stamp {
+            self.feeds.add(dataset, rows, stamp);
+        }
+    }
+
     /// The oldest time the deletions feed still covers: records before it
     /// are purged, and a pull reaching back further is refused.
     pub fn deletions_horizon(&self) -> crate::timestamp::Timestamp {

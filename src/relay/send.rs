@@ -168,3 +168,38 @@ async fn answer_text(response: reqwest::Response) -> String {
     }
     String::from_utf8_lossy(&body[..end]).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::relay::config::{Target, TargetKind};
+
+    #[test]
+    fn calls_are_paced_to_the_targets_rate() {
+        let target = Target {
+            url: "http://127.0.0.1:9".into(),
+            kind: TargetKind::Webhook { secret: "s".into() },
+            rate: 100.0,
+            timeout: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(1),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut sender = Sender::new("test", &target, Default::default()).unwrap();
+            let started = Instant::now();
+            for _ in 0..11 {
+                sender.pace().await;
+            }
+            // Ten intervals of 10 ms at the least (a busy machine only
+            // makes it longer).
+            assert!(
+                started.elapsed() >= Duration::from_millis(100),
+                "{:?}",
+                started.elapsed()
+            );
+        });
+    }
+}

@@ -101,10 +101,7 @@ async fn run(
         let status = actix_web::ResponseError::status_code(error).as_u16();
         state.metrics.write_refused(feed, status)
     })?;
-    state.metrics.wrote(feed, deleted.deleted, deleted.stamp);
-    if let Some(stamp) = deleted.stamp {
-        state.feeds.add(feed, deleted.deleted, stamp);
-    }
+    state.wrote(feed, deleted.deleted, deleted.stamp);
     log::info!(
         "deleted {} {} row(s), {} not found",
         deleted.deleted,

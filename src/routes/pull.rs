@@ -129,9 +129,7 @@ pub async fn count(
     // A count holds a read connection for a moment: it takes a place
     // among the key's streams like a pull.
     let _permit = state.stream_limits.acquire(&key)?;
-    visibility::wait_until_past(state.clock.as_ref(), window.to()).await?;
-    let settle_wait = visibility::settle(&state.pools, window.to()).await?;
-    state.metrics.settle(settle_wait);
+    let settle_wait = settled(&state, window.to()).await?;
     let (pool, catalog) = (state.pools.read.clone(), state.catalog.current());
     let rows = web::block(move || {
         let mut conn = pool.get()?;
@@ -146,6 +144,19 @@ pub async fn count(
             "to": window.to(),
             "rows": rows,
         })))
+}
+
+/// The no-miss rules (visibility.rs): waits until `to` has passed and no
+/// write in flight can still add to a window ending there. Returns how long
+/// the writes in flight took, which the metrics count.
+async fn settled(
+    state: &AppState,
+    to: crate::timestamp::Timestamp,
+) -> Result<std::time::Duration, ApiError> {
+    visibility::wait_until_past(state.clock.as_ref(), to).await?;
+    let settle_wait = visibility::settle(&state.pools, to).await?;
+    state.metrics.settle(settle_wait);
+    Ok(settle_wait)
 }
 
 /// The deletions feed keeps its records for a while only: a window that
@@ -250,11 +261,7 @@ async fn serve(
     // connection.
     let permit = state.stream_limits.acquire(key)?;
 
-    // The no-miss rules (visibility.rs): never serve a window that has not
-    // ended yet, nor one that writes in flight could still add to.
-    visibility::wait_until_past(state.clock.as_ref(), window.to()).await?;
-    let settle_wait = visibility::settle(&state.pools, window.to()).await?;
-    state.metrics.settle(settle_wait);
+    let settle_wait = settled(state, window.to()).await?;
 
     let catalog = state.catalog.current();
     // The window's columns, in order, even when it holds no row (an empty

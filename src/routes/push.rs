@@ -36,12 +36,7 @@ pub async fn push(
             .metrics
             .write_refused(dataset.name(), error.status_code().as_u16())
     })?;
-    state
-        .metrics
-        .wrote(written.dataset, written.rows, written.stamp);
-    if let Some(stamp) = written.stamp {
-        state.feeds.add(written.dataset, written.rows, stamp);
-    }
+    state.wrote(written.dataset, written.rows, written.stamp);
     Ok(HttpResponse::Ok().json(written))
 }
 
