@@ -91,8 +91,13 @@ impl Tally {
         if taken.is_empty() {
             return Ok(());
         }
+        // In key order: two servers that flush the same counters lock their
+        // rows in the same order, so neither can wait on the other in a
+        // cycle (PostgreSQL answered such flushes "deadlock detected").
+        let mut ordered: Vec<_> = taken.iter().collect();
+        ordered.sort_unstable_by_key(|(key, _)| **key);
         let stored = conn.transaction(|conn| {
-            taken
+            ordered
                 .iter()
                 .try_for_each(|(&(dataset, hour), &count)| store(conn, dataset, hour, count))
         });
