@@ -232,7 +232,7 @@ impl Relay {
                 .await?
             };
             match &self.config.rules {
-                Rules::Points { .. } => pointagram::deliver(self, window, read).await?,
+                Rules::Points { .. } => pointagram::deliver(self, read).await?,
                 Rules::Changes(_) => webhook::deliver(self, window, read).await?,
             }
         };
@@ -387,7 +387,7 @@ fn read_window(
             .collect::<Result<Vec<_>, _>>()?;
         if dataset.name() == "deletions" {
             read.deletions = parsed;
-        } else if !read.rows.iter().any(|(d, _)| *d == dataset) {
+        } else {
             read.rows.push((dataset, parsed));
         }
     }

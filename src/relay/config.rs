@@ -86,15 +86,23 @@ pub enum Rules {
 }
 
 impl Rules {
-    /// The datasets a window is read from, in the order they are sent:
-    /// players before the scores that name them.
+    /// The datasets a window is read from, each once, in the order they
+    /// are sent: players before the scores that name them.
     pub fn datasets(&self) -> Vec<Dataset> {
         match self {
-            Rules::Points { players, scores } => players
-                .iter()
-                .map(|p| p.dataset)
-                .chain(scores.iter().map(|s| s.dataset))
-                .collect(),
+            Rules::Points { players, scores } => {
+                let mut datasets = Vec::new();
+                for dataset in players
+                    .iter()
+                    .map(|p| p.dataset)
+                    .chain(scores.iter().map(|s| s.dataset))
+                {
+                    if !datasets.contains(&dataset) {
+                        datasets.push(dataset);
+                    }
+                }
+                datasets
+            }
             Rules::Changes(datasets) => datasets.clone(),
         }
     }

@@ -12,7 +12,6 @@ use super::config::{render, text_of, Points, Rules, ScoreRule};
 use super::send::Call;
 use super::{blocking, store, Delivery, Relay, RelayError, Row, WindowRows};
 use crate::datasets::Dataset;
-use crate::window::TimeWindow;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 
@@ -47,11 +46,7 @@ enum Step {
 }
 
 /// Sends a window: players, then each rule's deletes, then its rows.
-pub(super) async fn deliver(
-    relay: &mut Relay,
-    _window: TimeWindow,
-    read: WindowRows,
-) -> Result<Delivery, RelayError> {
+pub(super) async fn deliver(relay: &mut Relay, read: WindowRows) -> Result<Delivery, RelayError> {
     let Rules::Points { players, scores } = relay.config.rules.clone() else {
         unreachable!("a pointagram relay has points rules")
     };
