@@ -5,9 +5,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hourglass::datasets::catalog::{Catalog, Shape};
-use hourglass::datasets::column::{Kind, Value as StoredValue};
-use hourglass::datasets::row::RowBuf;
+use hourglass::datasets::column::Kind;
 use hourglass::datasets::Dataset;
+use hourglass::db::row::{RowBuf, Value as StoredValue};
 use hourglass::encode::Encoder;
 use hourglass::ingest::{fields::Fields, parse_row};
 use hourglass::window::Format;

@@ -12,12 +12,12 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use hourglass::clock::ManualClock;
 use hourglass::config::Settings;
 use hourglass::datasets::catalog::{Catalog, Shape};
-use hourglass::datasets::{export_window, Dataset};
+use hourglass::datasets::Dataset;
 use hourglass::db::{self, Pools};
 use hourglass::ingest::{fields::Fields, parse_row, write_batch, Row};
 use hourglass::money::Money;
-use hourglass::timestamp::Timestamp;
-use hourglass::window::{Format, TimeWindow};
+use hourglass::timestamp::{TimeWindow, Timestamp};
+use hourglass::window::Format;
 use serde_json::{json, Value};
 use std::hint::black_box;
 
@@ -108,8 +108,15 @@ fn bench_windows(c: &mut Criterion) {
             b.iter(|| {
                 let mut count = 0;
                 black_box(
-                    export_window(&mut conn, transactions, all, format, Sink(0), &mut count)
-                        .unwrap(),
+                    hourglass::export::window(
+                        &mut conn,
+                        transactions,
+                        all,
+                        format,
+                        Sink(0),
+                        &mut count,
+                    )
+                    .unwrap(),
                 );
             })
         });
@@ -118,7 +125,7 @@ fn bench_windows(c: &mut Criterion) {
         b.iter(|| {
             let mut count = 0;
             black_box(
-                export_window(
+                hourglass::export::window(
                     &mut conn,
                     catalog.shape(Dataset::named("game_sessions")),
                     tenth,

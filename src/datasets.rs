@@ -17,26 +17,9 @@ pub mod column;
 pub mod custom;
 pub mod defs;
 pub mod game_sessions;
-pub mod row;
 pub mod sql;
 
-use crate::db::DbConnection;
-use crate::encode::Encoder;
-use crate::window::{Format, TimeWindow};
-use catalog::Shape;
 use column::Column;
-use std::io::{self, Write};
-
-/// Why streaming a window stopped early.
-#[derive(Debug, thiserror::Error)]
-pub enum StreamError {
-    /// The database failed: the output is incomplete and must look broken.
-    #[error("query failed: {0}")]
-    Query(#[from] diesel::result::Error),
-    /// Writing out failed, usually because the client went away.
-    #[error("output failed: {0}")]
-    Sink(#[from] io::Error),
-}
 
 /// How a dataset is written and pulled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,31 +115,4 @@ impl Dataset {
             .collect::<Vec<_>>()
             .join(", ")
     }
-}
-
-/// A whole pull without HTTP: streams the rows of `window` of `shape`'s
-/// dataset into `out` as `format`, counting them in `rows` as they go (so
-/// the count is right even when the output fails midway). The dataset must
-/// be pullable.
-pub fn export_window<W: Write>(
-    conn: &mut DbConnection,
-    shape: &Shape,
-    window: TimeWindow,
-    format: Format,
-    out: W,
-    rows: &mut u64,
-) -> Result<W, StreamError> {
-    let names: Vec<&str> = shape.columns.iter().map(|c| c.name.as_ref()).collect();
-    let mut encoder = Encoder::new(format, &names, out)?;
-    let kinds: Vec<column::Kind> = shape.columns.iter().map(|c| c.kind).collect();
-    sql::stream_rows(conn, shape.window_statement(window), |row| {
-        *rows += 1;
-        encoder.write_row(
-            kinds
-                .iter()
-                .zip(&row.slots)
-                .map(|(kind, slot)| kind.cell(*slot, &row.text)),
-        )
-    })?;
-    Ok(encoder.finish()?)
 }

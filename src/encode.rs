@@ -1,7 +1,8 @@
 //! Pure row encoders: CSV, JSON (one array) and NDJSON, over any `io::Write`.
 //!
-//! A dataset hands each row over as [`Cell`]s in column order; an
-//! [`Encoder`] turns that into bytes. Nothing here knows about HTTP or the
+//! A dataset hands each row over as `Cell`s in column order (a column's
+//! kind turns a stored value into one: `datasets::column`); an [`Encoder`]
+//! turns that into bytes. Nothing here knows about HTTP or the
 //! database, so the encoders are benched and property-tested on their own.
 //! Both keep one reused buffer and write timestamps, integers and amounts
 //! straight into it: no allocation per row.
@@ -9,27 +10,9 @@
 mod csv;
 pub(crate) mod json;
 
-use crate::money::Money;
-use crate::timestamp::Timestamp;
+use crate::datasets::column::Cell;
 use crate::window::Format;
 use std::io::{self, Write};
-
-/// One output value. Absent optional values are `Null`: an empty CSV field,
-/// a JSON `null`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Cell<'a> {
-    Null,
-    Text(&'a str),
-    Int(i64),
-    /// An amount, written with this many decimal places.
-    Money(Money, u32),
-    /// Written `YYYY-MM-DD HH:MM:SS`.
-    Time(Timestamp),
-    /// Written `true` / `false`.
-    Bool(bool),
-    /// A flag the spec writes as `1` / `0` (logins' `is_success`).
-    Bit(bool),
-}
 
 /// Bytes an encoder gathers before it hands them to its writer: large enough
 /// to amortise a channel send, small enough to stay cache-friendly.
@@ -114,6 +97,8 @@ impl Default for Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::Money;
+    use crate::timestamp::Timestamp;
     use proptest::prelude::*;
 
     const COLUMNS: &[&str] = &["id", "name", "amount", "at", "flag", "ok"];

@@ -18,8 +18,8 @@ pub mod group;
 
 use crate::clock::Clock;
 use crate::datasets::catalog::Shape;
-use crate::datasets::column::Value;
 use crate::datasets::sql;
+use crate::db::row::Value;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::timestamp::Timestamp;

@@ -19,6 +19,7 @@ pub mod datasets;
 pub mod db;
 pub mod encode;
 pub mod error;
+pub mod export;
 pub mod feeds;
 pub mod ingest;
 pub mod metrics;

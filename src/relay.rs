@@ -34,10 +34,11 @@ mod webhook;
 
 use crate::clock::{Clock, SystemClock};
 use crate::datasets::catalog::Catalog;
-use crate::datasets::{export_window, Dataset, StreamError};
+use crate::datasets::Dataset;
+use crate::db::statement::StreamError;
 use crate::db::{DbConnection, DbPool, Pools};
-use crate::timestamp::Timestamp;
-use crate::window::{Format, TimeWindow};
+use crate::timestamp::{TimeWindow, Timestamp};
+use crate::window::Format;
 use config::{Config, Rules, TargetKind};
 use send::{Answer, Call, Sender};
 use std::time::{Duration, Instant};
@@ -374,7 +375,7 @@ fn read_window(
     };
     for dataset in feeds_of(datasets, deletions) {
         let mut rows = 0;
-        let ndjson = export_window(
+        let ndjson = crate::export::window(
             conn,
             catalog.shape(dataset),
             window,

@@ -21,13 +21,14 @@
 //! SQLite keeps the WAL from being checkpointed) goes back to the pool at
 //! once. Each key may run only so many streams at once ([`StreamLimits`]).
 
-use crate::datasets::activity::export_activity;
 use crate::datasets::catalog::Catalog;
-use crate::datasets::{export_window, Dataset, StreamError};
+use crate::datasets::Dataset;
+use crate::db::statement::StreamError;
 use crate::db::DbPool;
 use crate::encode::CHUNK_SIZE;
 use crate::error::ApiError;
-use crate::window::{Format, TimeWindow};
+use crate::timestamp::TimeWindow;
+use crate::window::Format;
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use std::collections::HashMap;
@@ -212,7 +213,7 @@ fn produce(
         Err(error) => Outcome::Failed(ApiError::from(error)),
         Ok(mut conn) => {
             let written = match &pulling.what {
-                What::Dataset(dataset) => export_window(
+                What::Dataset(dataset) => crate::export::window(
                     &mut conn,
                     pulling.catalog.shape(*dataset),
                     pulling.window,
@@ -220,7 +221,7 @@ fn produce(
                     &mut *sink,
                     &mut rows,
                 ),
-                What::Activity { player } => export_activity(
+                What::Activity { player } => crate::export::activity(
                     &mut conn,
                     &pulling.catalog,
                     player,

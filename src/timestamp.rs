@@ -29,6 +29,35 @@ impl serde::Serialize for Timestamp {
     }
 }
 
+/// A half-open window `[from, to)` of instants, with `from < to`: what a
+/// pull reads, a relay delivers and a count counts. Windows that touch end
+/// to end partition time, so a row is in exactly one of two consecutive
+/// windows. (`window.rs` reads one from a request's parameters.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeWindow {
+    from: Timestamp,
+    to: Timestamp,
+}
+
+impl TimeWindow {
+    /// Returns `None` unless `from < to`.
+    pub fn new(from: Timestamp, to: Timestamp) -> Option<Self> {
+        (from < to).then_some(TimeWindow { from, to })
+    }
+
+    pub fn from(&self) -> Timestamp {
+        self.from
+    }
+
+    pub fn to(&self) -> Timestamp {
+        self.to
+    }
+
+    pub fn contains(&self, stamp: Timestamp) -> bool {
+        self.from <= stamp && stamp < self.to
+    }
+}
+
 /// Why a timestamp could not be parsed; the message completes "<field> ...".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimestampError {
@@ -160,10 +189,20 @@ fn write_digits(out: &mut [u8], mut value: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use proptest::prelude::*;
 
     fn ts(text: &str) -> Timestamp {
         Timestamp::parse(text).unwrap()
+    }
+
+    #[test]
+    fn window_is_half_open() {
+        let window = TimeWindow::new(ts("2020-10-10 07:00:00"), ts("2020-10-10 08:00:00")).unwrap();
+        assert!(window.contains(ts("2020-10-10 07:00:00")));
+        assert!(window.contains(ts("2020-10-10 07:59:59.999999")));
+        assert!(!window.contains(ts("2020-10-10 08:00:00")));
+        assert!(!window.contains(ts("2020-10-10 06:59:59.999999")));
     }
 
     #[test]

@@ -11,21 +11,9 @@
 //! every form means the same instant, in UTC.
 
 use crate::error::ApiError;
-use crate::timestamp::{Timestamp, TimestampError, EXPECTED_FORMAT};
-
-/// A validated half-open window `[from, to)`, with `from < to`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeWindow {
-    from: Timestamp,
-    to: Timestamp,
-}
+use crate::timestamp::{TimeWindow, Timestamp, TimestampError, EXPECTED_FORMAT};
 
 impl TimeWindow {
-    /// Returns `None` unless `from < to`.
-    pub fn new(from: Timestamp, to: Timestamp) -> Option<Self> {
-        (from < to).then_some(TimeWindow { from, to })
-    }
-
     /// Reads the window's bounds from the query parameters that gave them:
     /// `from` (or `start`) and `to` (or `end`), each with its value.
     pub fn from_params(
@@ -70,18 +58,6 @@ impl TimeWindow {
                 "({to}) must be later than '{from_name}' ({from}): the window [from, to) would be empty"
             ),
         })
-    }
-
-    pub fn from(&self) -> Timestamp {
-        self.from
-    }
-
-    pub fn to(&self) -> Timestamp {
-        self.to
-    }
-
-    pub fn contains(&self, stamp: Timestamp) -> bool {
-        self.from <= stamp && stamp < self.to
     }
 }
 
@@ -195,15 +171,6 @@ mod tests {
 
     fn ts(text: &str) -> Timestamp {
         Timestamp::parse(text).unwrap()
-    }
-
-    #[test]
-    fn window_is_half_open() {
-        let window = TimeWindow::new(ts("2020-10-10 07:00:00"), ts("2020-10-10 08:00:00")).unwrap();
-        assert!(window.contains(ts("2020-10-10 07:00:00")));
-        assert!(window.contains(ts("2020-10-10 07:59:59.999999")));
-        assert!(!window.contains(ts("2020-10-10 08:00:00")));
-        assert!(!window.contains(ts("2020-10-10 06:59:59.999999")));
     }
 
     #[test]

@@ -1,24 +1,19 @@
 //! A player's activity: their rows in every dataset that names a player,
-//! in time order, each tagged with its dataset (`GET
-//! /api/players/<id>/activity`).
+//! in time order (`GET /api/players/<id>/activity`; `export::activity`
+//! writes them out).
 //!
 //! Each dataset is read in pages of [`PAGE_ROWS`], in (last-modified, key)
 //! order, through its `(player, last-modified)` index, and the pages are
-//! merged as they are written out: memory holds one page per dataset
+//! merged as they are handed on: memory holds one page per dataset
 //! whatever the window, and no query scans a table.
 
 use super::catalog::{Catalog, Shape};
-use super::column::Kind;
-use super::row::{RowBuf, Slot};
-use super::sql::{quote, Statement};
-use super::StreamError;
+use crate::db::row::{RowBuf, Slot};
+use crate::db::statement::{quote, Statement, StreamError};
 use crate::db::{with_backend, DbConnection};
-use crate::encode::json::{object_keys, write_object};
-use crate::encode::{Cell, Scratch, CHUNK_SIZE};
-use crate::window::{Format, TimeWindow};
+use crate::timestamp::TimeWindow;
 use diesel::RunQueryDsl;
 use std::collections::VecDeque;
-use std::io::Write;
 
 /// Rows read at a time from each dataset.
 const PAGE_ROWS: i64 = 500;
@@ -38,7 +33,6 @@ struct Source<'a> {
     /// The last row read: where the next page starts.
     after: Option<(i64, String)>,
     done: bool,
-    keys: Vec<Vec<u8>>,
 }
 
 impl<'a> Source<'a> {
@@ -49,8 +43,6 @@ impl<'a> Source<'a> {
             quote(shape.columns[stamp].sql_name()),
             quote(shape.columns[shape.key].sql_name()),
         );
-        let mut names = vec!["dataset"];
-        names.extend(shape.columns.iter().map(|c| c.name.as_ref()));
         Source {
             shape,
             stamp,
@@ -66,7 +58,6 @@ impl<'a> Source<'a> {
             page: VecDeque::new(),
             after: None,
             done: false,
-            keys: object_keys(&names),
         }
     }
 
@@ -131,29 +122,22 @@ fn key_of(row: &RowBuf, key: usize) -> &str {
     }
 }
 
-/// Writes the player's rows in `window`, every dataset merged in
-/// (last-modified, dataset, key) order, as JSON or NDJSON objects whose
-/// first member is `dataset`. Counts the rows in `rows` as they go.
-pub fn export_activity<W: Write>(
+/// Hands the player's rows in `window` to `f`, with their dataset's shape,
+/// every dataset merged in (last-modified, dataset, key) order. Returns how
+/// many rows it handed on.
+pub fn for_each_row(
     conn: &mut DbConnection,
     catalog: &Catalog,
     player: &str,
     window: TimeWindow,
-    format: Format,
-    mut out: W,
-    rows: &mut u64,
-) -> Result<W, StreamError> {
-    let array = format != Format::Ndjson;
+    mut f: impl FnMut(&Shape, &RowBuf) -> std::io::Result<()>,
+) -> Result<u64, StreamError> {
     let mut sources: Vec<Source> = catalog
         .shapes()
         .filter(|shape| shape.dataset.def().player.is_some() && shape.stamp.is_some())
         .map(Source::new)
         .collect();
-    let mut buffer = Vec::with_capacity(CHUNK_SIZE + 4096);
-    let mut scratch = Scratch::default();
-    if array {
-        buffer.push(b'[');
-    }
+    let mut rows = 0;
     loop {
         for source in &mut sources {
             source.fill(conn, player, window)?;
@@ -165,36 +149,12 @@ pub fn export_activity<W: Write>(
             .filter_map(|(n, source)| source.head().map(|(stamp, key)| (stamp, n, key)))
             .min()
             .map(|(_, n, _)| n);
-        let Some(next) = next else { break };
+        let Some(next) = next else {
+            return Ok(rows);
+        };
         let source = &mut sources[next];
         let row = source.page.pop_front().expect("a head");
-        if array {
-            buffer.extend_from_slice(if *rows == 0 { b"\n" } else { b",\n" });
-        }
-        let name = Cell::Text(source.shape.dataset.name());
-        let kinds = source.shape.columns.iter().map(|c| c.kind);
-        let cells = kinds
-            .zip(&row.slots)
-            .map(|(kind, slot): (Kind, &Slot)| kind.cell(*slot, &row.text));
-        write_object(
-            &mut buffer,
-            &source.keys,
-            std::iter::once(name).chain(cells),
-            &mut scratch,
-        )?;
-        if !array {
-            buffer.push(b'\n');
-        }
-        *rows += 1;
-        if buffer.len() >= CHUNK_SIZE {
-            out.write_all(&buffer)?;
-            buffer.clear();
-        }
+        f(source.shape, &row)?;
+        rows += 1;
     }
-    if array {
-        buffer.extend_from_slice(if *rows == 0 { b"]\n" } else { b"\n]\n" });
-    }
-    out.write_all(&buffer)?;
-    out.flush()?;
-    Ok(out)
 }

@@ -9,10 +9,11 @@
 
 use super::column::Column;
 use super::custom::{self, CustomField};
-use super::sql::{self, Statement};
+use super::sql;
 use super::{game_sessions, Dataset, Role};
+use crate::db::statement::{quote, Statement};
 use crate::db::DbConnection;
-use crate::window::TimeWindow;
+use crate::timestamp::TimeWindow;
 use std::sync::{Arc, RwLock};
 
 /// One dataset as it is now.
@@ -75,10 +76,10 @@ impl Shape {
         }
         let statement = match (self.stamp, self.dataset.def().role) {
             (Some(stamp), Role::Stored | Role::Feed) => {
-                let stamp = sql::quote(self.columns[stamp].sql_name());
+                let stamp = quote(self.columns[stamp].sql_name());
                 Statement::new(format!(
                     "SELECT COUNT(*) AS n FROM {} WHERE {stamp} >= ",
-                    sql::quote(self.dataset.name())
+                    quote(self.dataset.name())
                 ))
                 .bind_int(window.from().as_micros())
                 .sql(format!(" AND {stamp} < "))

@@ -1,14 +1,12 @@
 //! A column of a dataset, described once: its wire name, where it is stored,
 //! its [`Kind`], whether a write must carry it and which values it allows.
 //!
-//! A kind knows everything about its values: how a written field is read and
-//! validated ([`Column::parse`]), how it is stored (TEXT, BIGINT or BOOLEAN),
-//! how it comes out ([`Kind::cell`]) and how `/api/schema` and openapi.yaml
-//! name it.
+//! A kind knows everything about its values: how a written field
+//! ([`Raw`]) is read and validated ([`Column::parse`]), how it is stored
+//! (TEXT, BIGINT or BOOLEAN), how it comes out ([`Kind::cell`], a [`Cell`]
+//! for the encoders) and how `/api/schema` and openapi.yaml name it.
 
-use super::row::Slot;
-use crate::encode::Cell;
-use crate::ingest::fields::Raw;
+use crate::db::row::{Slot, Value};
 use crate::money::Money;
 use crate::timestamp::{self, Timestamp};
 use std::borrow::Cow;
@@ -122,39 +120,33 @@ impl Kind {
     }
 }
 
-/// A value ready to be stored, in the storage type of its column.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Value {
-    Null,
-    Text(String),
-    Int(i64),
+/// A field as it arrived, before it is given a type.
+#[derive(Debug, Clone, Copy)]
+pub enum Raw<'a> {
+    Absent,
+    Text(&'a str),
+    /// A JSON number, as written (exact: never through a float).
+    Number(&'a str),
     Bool(bool),
+    /// A JSON array or object: never valid for a column.
+    Nested,
 }
 
-impl Value {
-    /// The value of a TEXT column (`None` for NULL).
-    pub fn as_text(&self) -> Option<&str> {
-        match self {
-            Value::Text(text) => Some(text),
-            _ => None,
-        }
-    }
-
-    /// The value of a BIGINT column (`None` for NULL).
-    pub fn as_int(&self) -> Option<i64> {
-        match self {
-            Value::Int(v) => Some(*v),
-            _ => None,
-        }
-    }
-
-    /// The value of a BOOLEAN column (`None` for NULL).
-    pub fn as_bool(&self) -> Option<bool> {
-        match self {
-            Value::Bool(v) => Some(*v),
-            _ => None,
-        }
-    }
+/// One output value. Absent optional values are `Null`: an empty CSV field,
+/// a JSON `null`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Text(&'a str),
+    Int(i64),
+    /// An amount, written with this many decimal places.
+    Money(Money, u32),
+    /// Written `YYYY-MM-DD HH:MM:SS`.
+    Time(Timestamp),
+    /// Written `true` / `false`.
+    Bool(bool),
+    /// A flag the spec writes as `1` / `0` (logins' `is_success`).
+    Bit(bool),
 }
 
 /// One column of a dataset.

@@ -10,9 +10,9 @@
 //! declaring it again with the same type brings them back.
 
 use super::column::{Column, Kind};
-use super::sql::quote;
 use super::Dataset;
 use crate::db::schema::custom_fields as cf;
+use crate::db::statement::quote;
 use crate::db::DbConnection;
 use crate::timestamp::Timestamp;
 use diesel::connection::SimpleConnection;

@@ -11,8 +11,8 @@
 //! The select list is in the order of `game_sessions`' columns in
 //! [`super::defs`]; the round-trip tests pin every value to its column.
 
-use super::sql::Statement;
-use crate::window::TimeWindow;
+use crate::db::statement::Statement;
+use crate::timestamp::TimeWindow;
 
 /// A session is in the window if one of its actions happened in it (the
 /// spec's rule) or was written in it (so a late action re-emits its session

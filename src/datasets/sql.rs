@@ -1,190 +1,19 @@
-//! The SQL of the datasets, generated from their description and written
-//! once for both backends: a [`Statement`] is SQL text with typed bind
-//! parameters, and diesel writes the placeholders each backend wants.
+//! The SQL of the datasets, generated from their description for both
+//! backends: a stored dataset's window query, and the upserts that write
+//! rows under a stamp (built of `db::statement`'s pieces).
 
 use super::catalog::Shape;
-use super::column::Value;
-use super::row::RowBuf;
-use super::StreamError;
+use crate::db::row::Value;
+use crate::db::statement::{execute, quote, Nulls, PgPiece, PgStatement, Statement};
 use crate::db::DbConnection;
-use crate::timestamp::Timestamp;
-use crate::window::TimeWindow;
-use diesel::backend::Backend;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Untyped};
+use crate::timestamp::{TimeWindow, Timestamp};
+use diesel::sql_types::BigInt;
 use diesel::{QueryResult, RunQueryDsl};
-use std::borrow::Cow;
-use std::io;
 
 /// Bound parameters per PostgreSQL upsert statement (SQLite's upserts are
 /// one row each): well under its limit of 65,535, and about 500 rows of the
 /// widest dataset.
 const UPSERT_PARAMS: usize = 8_000;
-
-/// Quotes an identifier. Column names come from the description or from
-/// custom field names checked against `[a-z][a-z0-9_]*`, so this is for
-/// keywords (`type`) and mixed case, not for hostile input.
-pub fn quote(name: &str) -> String {
-    format!("\"{name}\"")
-}
-
-enum Piece<'a> {
-    Sql(Cow<'a, str>),
-    Int(i64),
-    Text(&'a str),
-    Bool(bool),
-    /// A NULL bound as a parameter, so that the statement's text does not
-    /// depend on which values are missing (SQLite only: PostgreSQL would
-    /// type it as text).
-    Null,
-}
-
-/// SQL text and typed bind parameters, in order.
-pub struct Statement<'a> {
-    pieces: Vec<Piece<'a>>,
-    /// Whether diesel may keep it prepared: a statement whose text varies
-    /// with its data (a multi-row insert) must not fill the cache.
-    cacheable: bool,
-}
-
-impl<'a> Statement<'a> {
-    pub fn new(sql: impl Into<Cow<'a, str>>) -> Self {
-        Statement {
-            pieces: vec![Piece::Sql(sql.into())],
-            cacheable: true,
-        }
-    }
-
-    pub fn sql(mut self, sql: impl Into<Cow<'a, str>>) -> Self {
-        self.pieces.push(Piece::Sql(sql.into()));
-        self
-    }
-
-    pub fn bind_int(mut self, value: i64) -> Self {
-        self.pieces.push(Piece::Int(value));
-        self
-    }
-
-    pub fn bind_text(mut self, value: &'a str) -> Self {
-        self.pieces.push(Piece::Text(value));
-        self
-    }
-
-    /// A value, bound (a NULL written as `NULL`).
-    pub fn value(mut self, value: &'a Value) -> Self {
-        self.push_value(value, Nulls::Literal);
-        self
-    }
-
-    /// Not to be kept prepared: its text varies with its data (a list of
-    /// values of any length), and would fill the statement cache.
-    pub fn uncached(mut self) -> Self {
-        self.cacheable = false;
-        self
-    }
-
-    fn push_value(&mut self, value: &'a Value, nulls: Nulls) {
-        self.pieces.push(match value {
-            Value::Null => match nulls {
-                Nulls::Literal => Piece::Sql(Cow::Borrowed("NULL")),
-                Nulls::Bound => Piece::Null,
-            },
-            Value::Text(text) => Piece::Text(text),
-            Value::Int(v) => Piece::Int(*v),
-            Value::Bool(v) => Piece::Bool(*v),
-        });
-    }
-
-    /// A row's values but its stamp, comma-separated, in column order.
-    fn push_row(&mut self, shape: &Shape, row: &'a [Value], nulls: Nulls) {
-        let mut first = true;
-        for (i, value) in row.iter().enumerate() {
-            if Some(i) == shape.stamp {
-                continue;
-            }
-            if !first {
-                self.pieces.push(Piece::Sql(Cow::Borrowed(", ")));
-            }
-            first = false;
-            self.push_value(value, nulls);
-        }
-    }
-}
-
-/// How a statement writes a NULL value.
-#[derive(Debug, Clone, Copy)]
-enum Nulls {
-    /// `NULL`.
-    Literal,
-    /// A bound parameter (SQLite: the text of the statement then does not
-    /// depend on which values are missing, so one prepared statement serves).
-    Bound,
-}
-
-impl Query for Statement<'_> {
-    type SqlType = Untyped;
-}
-
-impl QueryId for Statement<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<DB> QueryFragment<DB> for Statement<'_>
-where
-    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Bool>,
-    i64: ToSql<BigInt, DB>,
-    str: ToSql<Text, DB>,
-    bool: ToSql<Bool, DB>,
-    Option<&'static str>: ToSql<Nullable<Text>, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        if !self.cacheable {
-            out.unsafe_to_cache_prepared();
-        }
-        for piece in &self.pieces {
-            match piece {
-                Piece::Sql(sql) => out.push_sql(sql),
-                Piece::Int(v) => out.push_bind_param::<BigInt, i64>(v)?,
-                Piece::Text(v) => out.push_bind_param::<Text, str>(v)?,
-                Piece::Bool(v) => out.push_bind_param::<Bool, bool>(v)?,
-                Piece::Null => out.push_bind_param::<Nullable<Text>, Option<&str>>(&None)?,
-            }
-        }
-        Ok(())
-    }
-}
-
-impl<Conn> RunQueryDsl<Conn> for Statement<'_> {}
-
-/// Runs a statement that returns no rows, on either backend.
-pub fn execute(conn: &mut DbConnection, statement: Statement<'_>) -> QueryResult<usize> {
-    crate::db::with_backend!(conn, c => statement.execute(c))
-}
-
-/// Streams the rows of `statement` to `f`, row by row, in constant memory:
-/// SQLite's cursor reads one row at a time; on PostgreSQL a server-side
-/// cursor in a read-only transaction is fetched in batches (a plain query
-/// would bring the whole result into client memory first). Returns how many
-/// rows it passed on.
-pub fn stream_rows(
-    conn: &mut DbConnection,
-    statement: Statement<'_>,
-    mut f: impl FnMut(&RowBuf) -> io::Result<()>,
-) -> Result<u64, StreamError> {
-    match conn {
-        DbConnection::Sqlite(c) => {
-            let mut count = 0;
-            for row in statement.load_iter::<RowBuf, diesel::connection::DefaultLoadingMode>(c)? {
-                f(&row?)?;
-                count += 1;
-            }
-            Ok(count)
-        }
-        DbConnection::Postgresql(c) => crate::db::stream_with_cursor(c, statement, f),
-    }
-}
 
 /// `SELECT <columns> FROM <table> WHERE <stamp> >= ? AND <stamp> < ?
 /// ORDER BY <stamp>, <key>`, as the three pieces around its two binds.
@@ -249,13 +78,15 @@ pub fn upsert(
     };
     for chunk in rows.chunks(per_statement) {
         let mut statement = Statement::new(sql.head.as_str()).sql("VALUES ");
-        statement.cacheable = sqlite;
+        if !sqlite {
+            statement = statement.uncached();
+        }
         for (n, row) in chunk.iter().enumerate() {
-            statement = statement.sql(if n == 0 { "(" } else { ", (" });
-            statement.push_row(shape, row, nulls);
-            statement = statement.sql(", ");
+            statement.push_sql(if n == 0 { "(" } else { ", (" });
+            push_row(&mut statement, shape, row, nulls);
+            statement.push_sql(", ");
             statement.push_value(&stamp, nulls);
-            statement = statement.sql(")");
+            statement.push_sql(")");
         }
         execute(conn, statement.sql(sql.tail.as_str()))?;
     }
@@ -297,7 +128,7 @@ pub fn upsert_stamping(
     batches.sort_by_key(|(shape, _)| shape.dataset.name());
     let mut statement = PgStatement::default();
     statement.sql("WITH stamp AS (UPDATE stamp_clock SET last_stamp = GREATEST(last_stamp + 1, ");
-    statement.pieces.push(PgPiece::Int(now.as_micros()));
+    statement.push(PgPiece::Int(now.as_micros()));
     statement.sql(") RETURNING last_stamp)");
     for (n, (shape, rows)) in batches.into_iter().enumerate() {
         let sql = UpsertSql::new(shape);
@@ -310,7 +141,7 @@ pub fn upsert_stamping(
             if position > 0 {
                 statement.sql(", ");
             }
-            statement.pieces.push(PgPiece::column(shape, &rows, column));
+            statement.push(column_array(shape, &rows, column));
         }
         statement.sql(") AS u");
         statement.sql(&sql.tail);
@@ -321,73 +152,30 @@ pub fn upsert_stamping(
     Ok(Timestamp::from_micros(stamp.last_stamp))
 }
 
-/// A PostgreSQL statement whose values are bound as arrays, one per column.
-#[derive(Default)]
-struct PgStatement<'a> {
-    pieces: Vec<PgPiece<'a>>,
-}
-
-enum PgPiece<'a> {
-    Sql(String),
-    Int(i64),
-    Texts(Vec<Option<&'a str>>),
-    Ints(Vec<Option<i64>>),
-    Bools(Vec<Option<bool>>),
-}
-
-impl<'a> PgPiece<'a> {
-    /// Column `column` of every row, as an array of its SQL type.
-    fn column(shape: &Shape, rows: &[&'a Vec<Value>], column: usize) -> Self {
-        let values = rows.iter().map(|row| &row[column]);
-        match shape.columns[column].kind.sql_type() {
-            "BIGINT" => PgPiece::Ints(values.map(Value::as_int).collect()),
-            "BOOLEAN" => PgPiece::Bools(values.map(Value::as_bool).collect()),
-            _ => PgPiece::Texts(values.map(Value::as_text).collect()),
+/// A row's values but its stamp, comma-separated, in column order.
+fn push_row<'a>(statement: &mut Statement<'a>, shape: &Shape, row: &'a [Value], nulls: Nulls) {
+    let mut first = true;
+    for (i, value) in row.iter().enumerate() {
+        if Some(i) == shape.stamp {
+            continue;
         }
-    }
-}
-
-impl PgStatement<'_> {
-    fn sql(&mut self, sql: &str) {
-        self.pieces.push(PgPiece::Sql(sql.to_string()));
-    }
-}
-
-impl Query for PgStatement<'_> {
-    type SqlType = Untyped;
-}
-
-impl QueryId for PgStatement<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl QueryFragment<diesel::pg::Pg> for PgStatement<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
-        use diesel::sql_types::Array;
-        for piece in &self.pieces {
-            match piece {
-                PgPiece::Sql(sql) => out.push_sql(sql),
-                PgPiece::Int(v) => out.push_bind_param::<BigInt, i64>(v)?,
-                PgPiece::Texts(v) => {
-                    out.push_bind_param::<Array<Nullable<Text>>, _>(v)?;
-                    out.push_sql("::TEXT[]");
-                }
-                PgPiece::Ints(v) => {
-                    out.push_bind_param::<Array<Nullable<BigInt>>, _>(v)?;
-                    out.push_sql("::BIGINT[]");
-                }
-                PgPiece::Bools(v) => {
-                    out.push_bind_param::<Array<Nullable<Bool>>, _>(v)?;
-                    out.push_sql("::BOOLEAN[]");
-                }
-            }
+        if !first {
+            statement.push_sql(", ");
         }
-        Ok(())
+        first = false;
+        statement.push_value(value, nulls);
     }
 }
 
-impl<Conn> RunQueryDsl<Conn> for PgStatement<'_> {}
+/// Column `column` of every row, as an array of its SQL type.
+fn column_array<'a>(shape: &Shape, rows: &[&'a Vec<Value>], column: usize) -> PgPiece<'a> {
+    let values = rows.iter().map(|row| &row[column]);
+    match shape.columns[column].kind.sql_type() {
+        "BIGINT" => PgPiece::Ints(values.map(Value::as_int).collect()),
+        "BOOLEAN" => PgPiece::Bools(values.map(Value::as_bool).collect()),
+        _ => PgPiece::Texts(values.map(Value::as_text).collect()),
+    }
+}
 
 /// An upsert's SQL around its values: `INSERT INTO t (columns…, stamp) ` and
 /// ` ON CONFLICT (key) DO UPDATE SET …`. The stamp column comes last, so

@@ -13,8 +13,8 @@
 //! each idle while the other worked (`benches/pg_compare.sh`: 2.04 → about
 //! 1.5 × `psql \copy`; BENCHMARKS.md has the profile).
 
-use crate::datasets::row::RowBuf;
-use crate::datasets::StreamError;
+use super::row::RowBuf;
+use super::statement::StreamError;
 use diesel::pg::PgRowByRowLoadingMode;
 use diesel::pg::{Pg, PgConnection};
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};

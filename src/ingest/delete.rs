@@ -14,11 +14,11 @@
 use super::BodyFormat;
 use crate::clock::Clock;
 use crate::datasets::catalog::Shape;
-use crate::datasets::column::Value;
-use crate::datasets::sql::{self, quote, Statement};
+use crate::datasets::column::Raw;
+use crate::db::row::Value;
+use crate::db::statement::{execute, quote, Statement};
 use crate::db::{self, with_backend, DbConnection};
 use crate::error::ApiError;
-use crate::ingest::fields::Raw;
 use crate::timestamp::Timestamp;
 use diesel::sql_types::Text;
 use diesel::RunQueryDsl;
@@ -111,7 +111,7 @@ fn restamp_sessions(
                 .sql(" WHERE session_id IN "),
             chunk,
         );
-        sql::execute(conn, update)?;
+        execute(conn, update)?;
         let left: BTreeSet<String> = load_keys(
             conn,
             in_list(
@@ -160,7 +160,7 @@ fn record(
     let insert = insert
         .sql(" ON CONFLICT (dataset, id) DO UPDATE SET deleted_at = excluded.deleted_at")
         .uncached();
-    sql::execute(conn, insert)?;
+    execute(conn, insert)?;
     Ok(())
 }
 
@@ -290,7 +290,7 @@ pub fn parse_keys(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec<
 pub fn purge(conn: &mut DbConnection, before: Timestamp) -> Result<usize, ApiError> {
     let purge =
         Statement::new("DELETE FROM deletions WHERE deleted_at < ").bind_int(before.as_micros());
-    Ok(sql::execute(conn, purge)?)
+    Ok(execute(conn, purge)?)
 }
 
 fn raw_of(value: &serde_json::Value) -> Raw<'_> {

@@ -14,7 +14,7 @@
 
 use crate::clock::Clock;
 use crate::datasets::catalog::Catalog;
-use crate::datasets::sql::{self, quote, Statement};
+use crate::db::statement::{execute, quote, Statement};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::timestamp::Timestamp;
@@ -63,14 +63,14 @@ pub fn erase(
             .bind_int(stamp.as_micros())
             .sql(format!(" WHERE {} = ", quote(player_column)))
             .bind_text(player);
-            rows += sql::execute(conn, update)?;
+            rows += execute(conn, update)?;
         }
         let record = Statement::new("INSERT INTO erasures (player_id, erased_at) VALUES (")
             .bind_text(player)
             .sql(", ")
             .bind_int(stamp.as_micros())
             .sql(")");
-        sql::execute(conn, record)?;
+        execute(conn, record)?;
         Ok(Erased {
             player_id: player.to_string(),
             rows,

@@ -5,6 +5,7 @@
 //! column's kind turns that into a stored value or a [`FieldError`] that
 //! names the field and says what was expected, for the 422 answer.
 
+use crate::datasets::column::Raw;
 use serde_json::{Map, Value};
 
 /// What is wrong with one field of one row.
@@ -21,18 +22,6 @@ impl FieldError {
             reason: reason.into(),
         }
     }
-}
-
-/// A field as it arrived, before it is given a type.
-#[derive(Debug, Clone, Copy)]
-pub enum Raw<'a> {
-    Absent,
-    Text(&'a str),
-    /// A JSON number, as written (exact: never through a float).
-    Number(&'a str),
-    Bool(bool),
-    /// A JSON array or object: never valid for a column.
-    Nested,
 }
 
 /// The fields of one row.

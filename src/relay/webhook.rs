@@ -14,7 +14,7 @@
 use super::config::{text_of, Rules, TargetKind};
 use super::send::Call;
 use super::{window_text, Delivery, Relay, RelayError, WindowRows};
-use crate::window::TimeWindow;
+use crate::timestamp::TimeWindow;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 

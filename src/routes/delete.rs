@@ -4,10 +4,10 @@
 
 use super::push::{read_body, Body};
 use crate::auth::Scope;
+use crate::datasets::column::Raw;
 use crate::datasets::Dataset;
 use crate::error::ApiError;
 use crate::ingest::delete::{self, Deleted};
-use crate::ingest::fields::Raw;
 use crate::startup::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 

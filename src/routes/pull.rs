@@ -9,8 +9,9 @@ use crate::datasets::Dataset;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::stream::{self, Pulling, What};
+use crate::timestamp::TimeWindow;
 use crate::visibility;
-use crate::window::{Format, TimeWindow};
+use crate::window::Format;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpRequest, HttpResponse};
 

@@ -133,12 +133,13 @@ mod sums {
     use hourglass::clock::ManualClock;
     use hourglass::config::Settings;
     use hourglass::datasets::catalog::Catalog;
-    use hourglass::datasets::{export_window, Dataset};
+    use hourglass::datasets::Dataset;
     use hourglass::db;
     use hourglass::ingest::{self, BodyFormat};
     use hourglass::money::Money;
+    use hourglass::timestamp::TimeWindow;
     use hourglass::timestamp::Timestamp;
-    use hourglass::window::{Format, TimeWindow};
+    use hourglass::window::Format;
     use proptest::prelude::*;
     use proptest::test_runner::TestCaseError;
     use std::collections::BTreeMap;
@@ -219,7 +220,7 @@ mod sums {
             )
             .unwrap();
             let mut count = 0;
-            let csv = export_window(
+            let csv = hourglass::export::window(
                 &mut conn,
                 catalog.shape(Dataset::named("game_sessions")),
                 window,

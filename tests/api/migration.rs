@@ -7,10 +7,10 @@ use diesel::Connection;
 use diesel_migrations::{FileBasedMigrations, MigrationHarness};
 use hourglass::config::Settings;
 use hourglass::datasets::catalog::Catalog;
-use hourglass::datasets::{export_window, Dataset};
+use hourglass::datasets::Dataset;
 use hourglass::db;
-use hourglass::timestamp::Timestamp;
-use hourglass::window::{Format, TimeWindow};
+use hourglass::timestamp::{TimeWindow, Timestamp};
+use hourglass::window::Format;
 
 /// The migrations that made integer-id databases, by directory order.
 const INTEGER_ID_MIGRATIONS: usize = 2;
@@ -81,7 +81,7 @@ fn migrates_in_place_keeping_every_row(backend: Backend) {
     .unwrap();
     let pull = |conn: &mut db::DbConnection, dataset: &str| {
         let mut rows = 0;
-        let csv = export_window(
+        let csv = hourglass::export::window(
             conn,
             catalog.shape(Dataset::named(dataset)),
             window,

@@ -10,11 +10,11 @@ use crate::helpers::{new_database, Backend};
 use hourglass::clock::ManualClock;
 use hourglass::config::Settings;
 use hourglass::datasets::catalog::Catalog;
-use hourglass::datasets::{export_window, Dataset};
+use hourglass::datasets::Dataset;
 use hourglass::db;
 use hourglass::ingest::{self, BodyFormat};
-use hourglass::timestamp::Timestamp;
-use hourglass::window::{Format, TimeWindow};
+use hourglass::timestamp::{TimeWindow, Timestamp};
+use hourglass::window::Format;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::BTreeMap;
@@ -93,9 +93,15 @@ fn check_partition(
                 )
                 .unwrap();
                 let mut rows = 0;
-                let csv =
-                    export_window(&mut conn, shape, window, Format::Csv, Vec::new(), &mut rows)
-                        .unwrap();
+                let csv = hourglass::export::window(
+                    &mut conn,
+                    shape,
+                    window,
+                    Format::Csv,
+                    Vec::new(),
+                    &mut rows,
+                )
+                .unwrap();
                 for record in csv::Reader::from_reader(&csv[..]).records() {
                     *seen.entry(record.unwrap()[0].parse().unwrap()).or_default() += 1;
                 }

@@ -1,12 +1,49 @@
-//! A row as a pull reads it: whatever columns the query selected, decoded
-//! from each backend's raw values by their storage type, in two allocations
-//! (one for the text of all fields, one for the slots) however many columns
-//! it has. The dataset's column kinds turn the slots into output cells.
+//! Rows as the database holds them, by storage type (TEXT, BIGINT, BOOLEAN):
+//! a [`Value`] on its way in, and a [`RowBuf`] as a pull reads a row back,
+//! whatever columns the query selected, decoded from each backend's raw
+//! values in two allocations (one for the text of all fields, one for the
+//! slots) however many columns it has. The datasets' column kinds give
+//! values and slots their meaning (`datasets::column`).
 
 use diesel::deserialize::{self, QueryableByName};
 use diesel::pg::Pg;
 use diesel::row::{Field, NamedRow, Row};
 use diesel::sqlite::{Sqlite, SqliteType};
+
+/// A value ready to be stored, in the storage type of its column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Value {
+    Null,
+    Text(String),
+    Int(i64),
+    Bool(bool),
+}
+
+impl Value {
+    /// The value of a TEXT column (`None` for NULL).
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The value of a BIGINT column (`None` for NULL).
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The value of a BOOLEAN column (`None` for NULL).
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(v) => Some(*v),
+            _ => None,
+        }
+    }
+}
 
 /// One field: absent, a whole number, a boolean, or a range of the row's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,8 +141,7 @@ impl QueryableByName<Pg> for RowBuf {
 impl RowBuf {
     /// A row as a pull would read it back from stored `values` (for benches
     /// and tests of the encoders).
-    pub fn from_values(values: &[super::column::Value]) -> Self {
-        use super::column::Value;
+    pub fn from_values(values: &[Value]) -> Self {
         let mut buf = RowBuf::with_capacity(values.len());
         for value in values {
             match value {
