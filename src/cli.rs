@@ -83,7 +83,7 @@ pub fn main() -> ExitCode {
     match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("hourglass: {}", crate::error::cause_chain(error.as_ref()));
+            eprintln!("hourglass: {}", crate::report::cause_chain(error.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -69,6 +69,66 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
 }
 
+/// A query or a connection that failed, as the callers above need to know
+/// it: whether retrying later may help. Every domain error that touches the
+/// database carries one; the HTTP edge answers `Unavailable` with a 503
+/// and `Failed` with an opaque 500 (its cause goes to the log).
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// Busy or unreachable: no connection free within the acquire timeout,
+    /// a lock wait or a statement past its bound, a closed connection.
+    #[error(transparent)]
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
+    /// Anything else: a bug, or a failure nobody planned for.
+    #[error(transparent)]
+    Failed(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<diesel::result::Error> for StorageError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &error {
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                StorageError::Unavailable(Box::new(error))
+            }
+            // Lock waits past their bound (SQLite's "database is locked",
+            // PostgreSQL's lock timeout) and queries past the statement
+            // timeout: the database is too busy right now.
+            Error::DatabaseError(_, info)
+                if is_lock_timeout(&error) || info.message().contains("statement timeout") =>
+            {
+                StorageError::Unavailable(Box::new(error))
+            }
+            _ => StorageError::Failed(Box::new(error)),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for StorageError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        StorageError::Unavailable(Box::new(error))
+    }
+}
+
+/// For a domain error with a `Storage(StorageError)` variant: `?` on a
+/// diesel result or a pool's `get()` lands there, classified.
+macro_rules! storage_errors_into {
+    ($error:ty) => {
+        impl From<diesel::result::Error> for $error {
+            fn from(error: diesel::result::Error) -> Self {
+                <$error>::Storage(error.into())
+            }
+        }
+
+        impl From<diesel::r2d2::PoolError> for $error {
+            fn from(error: diesel::r2d2::PoolError) -> Self {
+                <$error>::Storage(error.into())
+            }
+        }
+    };
+}
+pub(crate) use storage_errors_into;
+
 /// Where the database lives and how many connections to keep.
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {

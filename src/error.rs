@@ -1,5 +1,10 @@
 //! The one error type that HTTP handlers return, and how it becomes a response.
 //!
+//! Only the HTTP edge (`routes/`, the key guard in `auth.rs`, the pull's
+//! `stream.rs`) speaks [`ApiError`]; the modules below keep errors of their
+//! own (`ParamError`, `IngestError`, `SettleError`, `StorageError`, …),
+//! turned into problems by the `From` impls at the end of this file.
+//!
 //! Every error leaves as `application/problem+json` (RFC 9457: type, title,
 //! status, detail, plus a stable `code` to branch on and a few members that
 //! say which parameter, row or field was wrong); [`PROBLEMS`] lists them all. Rules for storage errors, in one place: a pool that cannot hand
@@ -7,12 +12,16 @@
 //! 503 with `Retry-After`; anything else is logged with its whole cause chain
 //! and answered with an opaque 500, so internals never reach a client.
 
+use crate::db::StorageError;
+use crate::ingest::{BudgetFull, IngestError, RowError};
+use crate::report::cause_chain;
+use crate::visibility::SettleError;
+use crate::window::ParamError;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 use std::error::Error as StdError;
-use std::fmt::Write as _;
 
 /// The challenge that makes a browser ask for a key: its prompt shows the
 /// realm, which says where the key goes.
@@ -205,17 +214,6 @@ impl ApiError {
     }
 }
 
-/// `error: cause: cause ...`, for logs.
-pub fn cause_chain(error: &dyn StdError) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
-        source = cause.source();
-    }
-    text
-}
-
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.problem().status).expect("every problem has a valid status")
@@ -269,31 +267,68 @@ impl ResponseError for ApiError {
     }
 }
 
+// The domain's errors, each answered as the problem it is. This is the one
+// place that decides a status: the modules below know nothing of HTTP.
+
+impl From<StorageError> for ApiError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::Unavailable(cause) => ApiError::Unavailable(cause),
+            StorageError::Failed(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match &error {
-            Error::NotFound => ApiError::NotFound("no such record".into()),
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                ApiError::Unavailable(Box::new(error))
-            }
-            // Lock waits past their bound (SQLite's "database is locked",
-            // PostgreSQL's lock timeout) and queries past the statement
-            // timeout: the database is too busy right now.
-            Error::DatabaseError(_, info)
-                if crate::db::is_lock_timeout(&error)
-                    || info.message().contains("statement timeout") =>
-            {
-                ApiError::Unavailable(Box::new(error))
-            }
-            _ => ApiError::Internal(Box::new(error)),
-        }
+        StorageError::from(error).into()
     }
 }
 
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(error: diesel::r2d2::PoolError) -> Self {
-        ApiError::Unavailable(Box::new(error))
+        StorageError::from(error).into()
+    }
+}
+
+impl From<ParamError> for ApiError {
+    fn from(ParamError { parameter, reason }: ParamError) -> Self {
+        ApiError::InvalidParameter { parameter, reason }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(error: IngestError) -> Self {
+        match error {
+            IngestError::Malformed(detail) => ApiError::MalformedBody(detail),
+            IngestError::UnsupportedMediaType(detail) => ApiError::UnsupportedMediaType(detail),
+            IngestError::Row(RowError { row, field, reason }) => {
+                ApiError::InvalidRow { row, field, reason }
+            }
+            IngestError::Storage(error) => error.into(),
+        }
+    }
+}
+
+impl From<BudgetFull> for ApiError {
+    fn from(error: BudgetFull) -> Self {
+        ApiError::Busy(error.to_string())
+    }
+}
+
+impl From<SettleError> for ApiError {
+    fn from(error: SettleError) -> Self {
+        match error {
+            SettleError::TooEarly {
+                retry_after,
+                detail,
+            } => ApiError::TooEarly {
+                retry_after,
+                detail,
+            },
+            SettleError::NotSettled(detail) => ApiError::NotSettled(detail),
+            SettleError::Storage(error) => error.into(),
+        }
     }
 }
 

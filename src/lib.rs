@@ -25,6 +25,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod money;
 pub mod relay;
+pub mod report;
 pub mod routes;
 pub mod seed;
 pub mod startup;

@@ -32,15 +32,17 @@ mod send;
 pub mod store;
 mod webhook;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::datasets::catalog::Catalog;
 use crate::datasets::Dataset;
 use crate::db::statement::StreamError;
-use crate::db::{DbConnection, DbPool, Pools};
+use crate::db::{self, DbConnection, DbPool, Pools, StorageError};
 use crate::timestamp::{TimeWindow, Timestamp};
+use crate::visibility::SettleError;
 use crate::window::Format;
 use config::{Config, Rules, TargetKind};
 use send::{Answer, Call, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A row as the pull writes it in JSON: column → value, amounts exact.
@@ -60,24 +62,50 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 /// and reads the window again.
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
-    #[error("cannot get a database connection: {0}")]
-    Pool(#[from] diesel::r2d2::PoolError),
     #[error("database: {0}")]
-    Query(#[from] diesel::result::Error),
+    Storage(#[from] StorageError),
     #[error("reading the window: {0}")]
     Read(#[from] StreamError),
     #[error("a row of the window is not JSON: {0}")]
     Decode(#[from] serde_json::Error),
-    #[error("{0}")]
-    Settle(String),
+    /// The window could not be settled yet (writes in flight, a lagging
+    /// replica): it is read again shortly.
+    #[error("the window is not ready: {0}")]
+    Settle(#[from] SettleError),
     #[error(transparent)]
     Start(#[from] store::StartError),
+    /// The configuration holds a value a request cannot carry.
+    #[error("{0}")]
+    Target(&'static str),
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+db::storage_errors_into!(RelayError);
+
+impl RelayError {
+    /// Passes with time (a busy database, writes in flight): worth a
+    /// warning, not an error, in the log.
+    fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            RelayError::Storage(StorageError::Unavailable(_))
+                | RelayError::Settle(
+                    SettleError::NotSettled(_)
+                        | SettleError::TooEarly { .. }
+                        | SettleError::Storage(StorageError::Unavailable(_))
+                )
+        )
+    }
 }
 
 /// A running relay.
 pub struct Relay {
     config: Config,
     pools: Pools,
+    /// Where "now" comes from: the end of a caught-up window, the times of
+    /// the position and the dead letters.
+    clock: Arc<dyn Clock>,
     sender: Sender,
     position: Timestamp,
     span: i64,
@@ -89,11 +117,12 @@ impl Relay {
     pub async fn start(
         config: Config,
         pools: Pools,
+        clock: Arc<dyn Clock>,
         since: Option<Timestamp>,
-    ) -> Result<Relay, Box<dyn std::error::Error + Send + Sync>> {
-        let name = config.name.clone();
+    ) -> Result<Relay, RelayError> {
+        let (name, now) = (config.name.clone(), clock.now());
         let position = blocking(&pools.control, move |conn| {
-            Ok(store::start(conn, &name, since, SystemClock.now())?)
+            Ok(store::start(conn, &name, since, now)?)
         })
         .await?;
         let headers = match &config.target.kind {
@@ -104,6 +133,7 @@ impl Relay {
         Ok(Relay {
             config,
             pools,
+            clock,
             sender,
             position,
             span: FIRST_SPAN,
@@ -141,10 +171,15 @@ impl Relay {
                     }
                 }
                 Err(error) => {
-                    log::error!(
+                    log::log!(
+                        if error.is_transient() {
+                            log::Level::Warn
+                        } else {
+                            log::Level::Error
+                        },
                         "relay {}: {}; reading the window from {} again in {} s",
                         self.config.name,
-                        crate::error::cause_chain(&error),
+                        crate::report::cause_chain(&error),
                         self.position,
                         retry_wait.as_secs()
                     );
@@ -171,7 +206,7 @@ impl Relay {
                 "relay {}: position {}, lag {} s, delivered {} ({} this run), dead-lettered {} ({} this run)",
                 status.name,
                 status.position,
-                lag_seconds(status.position, SystemClock.now()),
+                lag_seconds(status.position, self.clock.now()),
                 status.delivered,
                 figures.delivered,
                 status.dead_lettered,
@@ -182,7 +217,7 @@ impl Relay {
 
     /// Reads and delivers the next window. Returns whether it reached now.
     async fn next_window(&mut self, figures: &mut Figures) -> Result<bool, RelayError> {
-        let now = SystemClock.now();
+        let now = self.clock.now();
         let from = self.position;
         if now <= from {
             return Ok(true);
@@ -191,9 +226,7 @@ impl Relay {
             now.as_micros()
                 .min(from.as_micros().saturating_add(self.span)),
         );
-        crate::visibility::settle(&self.pools, to)
-            .await
-            .map_err(|error| RelayError::Settle(error.to_string()))?;
+        crate::visibility::settle(&self.pools, to).await?;
 
         // Size the window: at most a batch of rows, unless one instant
         // holds more (a large write stamps its rows alike).
@@ -237,20 +270,14 @@ impl Relay {
                 Rules::Changes(_) => webhook::deliver(self, window, read).await?,
             }
         };
-        let (name, revoked, delivered) = (
+        let (name, revoked, delivered, now) = (
             self.config.name.clone(),
             delivery.revoked,
             delivery.delivered,
+            self.clock.now(),
         );
         blocking(&self.pools.control, move |conn| {
-            Ok(store::advance(
-                conn,
-                &name,
-                to,
-                delivered,
-                &revoked,
-                SystemClock.now(),
-            )?)
+            Ok(store::advance(conn, &name, to, delivered, &revoked, now)?)
         })
         .await?;
         self.position = to;
@@ -280,7 +307,7 @@ impl Relay {
                     call.endpoint
                 );
                 let letter = store::DeadLetter {
-                    at: SystemClock.now(),
+                    at: self.clock.now(),
                     endpoint: call.endpoint.to_string(),
                     body: call.body.clone(),
                     status,

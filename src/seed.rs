@@ -20,8 +20,7 @@ use crate::clock::ManualClock;
 use crate::datasets::catalog::Catalog;
 use crate::datasets::sql;
 use crate::datasets::Dataset;
-use crate::db::{self, DbConnection};
-use crate::error::ApiError;
+use crate::db::{self, DbConnection, StorageError};
 use crate::ingest::fields::Fields;
 use crate::ingest::{delete, parse_row, Row};
 use crate::money::Money;
@@ -161,7 +160,7 @@ fn simulate(catalog: &Catalog, options: SeedOptions) -> Vec<(i64, usize, Change)
 }
 
 /// Writes the simulated period (see the module doc).
-pub fn seed(conn: &mut DbConnection, options: SeedOptions) -> Result<SeedSummary, ApiError> {
+pub fn seed(conn: &mut DbConnection, options: SeedOptions) -> Result<SeedSummary, StorageError> {
     let catalog = Catalog::load(conn)?;
     let changes = simulate(&catalog, options);
     let clock = ManualClock::new(options.until);
@@ -190,7 +189,7 @@ pub fn seed(conn: &mut DbConnection, options: SeedOptions) -> Result<SeedSummary
             }
             // The hour's write counters, with its rows (`feeds.rs`).
             counts.flush(conn)?;
-            Ok::<_, ApiError>(())
+            Ok::<_, StorageError>(())
         })?;
     }
     Ok(summary)
@@ -206,7 +205,7 @@ fn write_minute(
     minute: &mut Vec<(i64, usize, Change)>,
     summary: &mut SeedSummary,
     counts: &crate::feeds::Tally,
-) -> Result<(), ApiError> {
+) -> Result<(), StorageError> {
     let shape = |order: usize| catalog.shape(Dataset::named(WRITE_ORDER[order]));
     clock.set(Timestamp::from_micros(minute.last().expect("one change").0));
     minute.sort_by_key(|(_, order, _)| *order);
@@ -226,7 +225,7 @@ fn write_minute(
                 counts.add(WRITE_ORDER[*order], stored, stamp);
                 rows += stored;
             }
-            Ok::<_, ApiError>(rows)
+            Ok::<_, StorageError>(rows)
         })?;
         summary.stamps += 1;
     }

@@ -4,7 +4,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::datasets::catalog::{Catalog, LiveCatalog};
 use crate::db::{self, DbError, DbPool, Pools};
-use crate::error::cause_chain;
+use crate::report::cause_chain;
 use crate::routes;
 use actix_web::dev::{Server, Service as _};
 use actix_web::{middleware, web, App, HttpServer};
@@ -240,7 +240,7 @@ impl Application {
         let catalog = actix_web::rt::spawn(keep_fresh(
             "custom fields",
             CATALOG_REFRESH,
-            move || -> Result<_, crate::error::ApiError> {
+            move || -> Result<_, crate::db::StorageError> {
                 let changed = catalog.refresh(&mut *pool.get()?)?;
                 Ok(changed.then_some("custom fields changed; new pulls and writes use them"))
             },
@@ -256,7 +256,7 @@ impl Application {
             actix_web::rt::spawn(keep_fresh("deletions to purge", PURGE_EVERY, move || {
                 let before = state.deletions_horizon();
                 let purged = crate::ingest::delete::purge(&mut *state.pools.write.get()?, before)?;
-                Ok::<_, crate::error::ApiError>(
+                Ok::<_, crate::db::StorageError>(
                     (purged > 0).then_some("purged deletion records past the retention period"),
                 )
             }));
@@ -284,7 +284,7 @@ impl Application {
 }
 
 /// Adds the writes counted since the last time to the stored counters.
-fn flush_counts(state: &AppState) -> Result<Option<&'static str>, crate::error::ApiError> {
+fn flush_counts(state: &AppState) -> Result<Option<&'static str>, crate::db::StorageError> {
     state.feeds.flush(&mut *state.pools.control.get()?)?;
     Ok(None)
 }

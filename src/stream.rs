@@ -276,7 +276,7 @@ fn produce(
                 "cut: the client accepted no bytes for {} s",
                 sink.timeout.as_secs()
             ),
-            Outcome::Failed(error) => format!("failed: {}", crate::error::cause_chain(error)),
+            Outcome::Failed(error) => format!("failed: {}", crate::report::cause_chain(error)),
         }
     );
     match outcome {

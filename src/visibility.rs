@@ -34,18 +34,32 @@
 //! (see `datasets/game_sessions.rs`).
 
 use crate::clock::Clock;
-use crate::db::{self, Pools};
-use crate::error::ApiError;
+use crate::db::{self, Pools, StorageError};
 use crate::timestamp::Timestamp;
-use actix_web::web;
 use std::time::{Duration, Instant};
+
+/// Why a window cannot be read yet.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    /// The window ends further in this server's future than it waits for.
+    #[error("{detail}")]
+    TooEarly { retry_after: u64, detail: String },
+    /// Writes in flight (or a replica's lag) kept the window from settling
+    /// within [`MAX_SETTLE_WAIT`]; retrying later is the fix.
+    #[error("{0}")]
+    NotSettled(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+db::storage_errors_into!(SettleError);
 
 /// How far in our future a window may end and still be waited for.
 pub const MAX_FUTURE_WAIT: Duration = Duration::from_secs(5);
 
 /// Waits until `to` has passed by `clock`, if it is at most
 /// [`MAX_FUTURE_WAIT`] ahead; refuses with 425 if it is further.
-pub async fn wait_until_past(clock: &dyn Clock, to: Timestamp) -> Result<(), ApiError> {
+pub async fn wait_until_past(clock: &dyn Clock, to: Timestamp) -> Result<(), SettleError> {
     let max_ahead = MAX_FUTURE_WAIT.as_micros() as i64;
     let ahead = to.as_micros() - clock.now().as_micros();
     if ahead > max_ahead {
@@ -63,13 +77,13 @@ pub async fn wait_until_past(clock: &dyn Clock, to: Timestamp) -> Result<(), Api
             return Err(too_early(to, ahead));
         }
         let nap = Duration::from_micros(ahead as u64).min(Duration::from_millis(50));
-        actix_web::rt::time::sleep(nap).await;
+        tokio::time::sleep(nap).await;
     }
 }
 
-fn too_early(to: Timestamp, ahead_micros: i64) -> ApiError {
+fn too_early(to: Timestamp, ahead_micros: i64) -> SettleError {
     let retry_after = (ahead_micros as u64).div_ceil(1_000_000).max(1);
-    ApiError::TooEarly {
+    SettleError::TooEarly {
         retry_after,
         detail: format!(
             "the window ends at {to}, {retry_after} s from now by this server's clock; \
@@ -88,12 +102,12 @@ const LOCK_ATTEMPT: Duration = Duration::from_millis(5);
 /// write can be stamped before `to` (rule 1 above), and that the database
 /// pulls read from has all of it: with a replica (`--read-database`), until
 /// the replica has replayed those writes. Returns how long that took.
-pub async fn settle(pools: &Pools, to: Timestamp) -> Result<Duration, ApiError> {
+pub async fn settle(pools: &Pools, to: Timestamp) -> Result<Duration, SettleError> {
     let started = Instant::now();
     let mut closed = false;
     loop {
         let (read, control) = (pools.read.clone(), pools.control.clone());
-        let step = web::block(move || {
+        let step = tokio::task::spawn_blocking(move || {
             // Once the read side's last stamp reaches `to`, every write stamped
             // before `to` has committed and is there to read (a replica
             // replays commits in order).
@@ -103,9 +117,10 @@ pub async fn settle(pools: &Pools, to: Timestamp) -> Result<Duration, ApiError> 
             if !closed && db::try_close_stamps_below(&mut *control.get()?, to, LOCK_ATTEMPT)? {
                 return Ok(Step::Closed);
             }
-            Ok::<_, ApiError>(Step::Wait)
+            Ok::<_, SettleError>(Step::Wait)
         })
-        .await??;
+        .await
+        .map_err(|panicked| StorageError::Failed(Box::new(panicked)))??;
         match step {
             Step::Settled => return Ok(started.elapsed()),
             // On one database the next look settles it; a replica may have
@@ -117,11 +132,11 @@ pub async fn settle(pools: &Pools, to: Timestamp) -> Result<Duration, ApiError> 
             Step::Wait => {}
         }
         if started.elapsed() >= MAX_SETTLE_WAIT {
-            return Err(ApiError::NotSettled(format!(
+            return Err(SettleError::NotSettled(format!(
                 "the window ending {to} could not be settled within {MAX_SETTLE_WAIT:?}: writes in flight, or a replica lagging; retry in a few seconds"
             )));
         }
-        actix_web::rt::time::sleep(Duration::from_millis(1)).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 

@@ -10,8 +10,16 @@
 //! `start`/`end`, and in UNIX seconds or ISO 8601 (`2020-10-10T07:00:00Z`):
 //! every form means the same instant, in UTC.
 
-use crate::error::ApiError;
 use crate::timestamp::{TimeWindow, Timestamp, TimestampError, EXPECTED_FORMAT};
+
+/// A query parameter that is missing or malformed: which, and what was
+/// expected (the message completes "query parameter '<name>' …").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("query parameter '{parameter}' {reason}")]
+pub struct ParamError {
+    pub parameter: &'static str,
+    pub reason: String,
+}
 
 impl TimeWindow {
     /// Reads the window's bounds from the query parameters that gave them:
@@ -19,7 +27,7 @@ impl TimeWindow {
     pub fn from_params(
         from: Option<(&'static str, &str)>,
         to: Option<(&'static str, &str)>,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, ParamError> {
         let from = parse_param(("from", "start"), from)?;
         let to = parse_param(("to", "end"), to)?;
         Self::ordered(from, to)
@@ -32,7 +40,7 @@ impl TimeWindow {
         to: Option<(&'static str, &str)>,
         now: Timestamp,
         span: std::time::Duration,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, ParamError> {
         let (to_name, to) = match to {
             Some(_) => parse_param(("to", "end"), to)?,
             None => ("to", now),
@@ -51,8 +59,8 @@ impl TimeWindow {
     fn ordered(
         (from_name, from): (&'static str, Timestamp),
         (to_name, to): (&'static str, Timestamp),
-    ) -> Result<Self, ApiError> {
-        TimeWindow::new(from, to).ok_or_else(|| ApiError::InvalidParameter {
+    ) -> Result<Self, ParamError> {
+        TimeWindow::new(from, to).ok_or_else(|| ParamError {
             parameter: to_name,
             reason: format!(
                 "({to}) must be later than '{from_name}' ({from}): the window [from, to) would be empty"
@@ -65,9 +73,9 @@ impl TimeWindow {
 fn parse_param(
     names: (&'static str, &'static str),
     param: Option<(&'static str, &str)>,
-) -> Result<(&'static str, Timestamp), ApiError> {
+) -> Result<(&'static str, Timestamp), ParamError> {
     let (parameter, synonym) = names;
-    let (parameter, value) = param.ok_or_else(|| ApiError::InvalidParameter {
+    let (parameter, value) = param.ok_or_else(|| ParamError {
         parameter,
         reason: format!(
             "is missing (or its synonym '{synonym}'): expected {EXPECTED_FORMAT}, or UNIX seconds, e.g. {parameter}=2020-10-10+07:00:00"
@@ -79,7 +87,7 @@ fn parse_param(
     };
     parsed
         .map(|at| (parameter, at))
-        .map_err(|error| ApiError::InvalidParameter {
+        .map_err(|error| ParamError {
             parameter,
             reason: match error {
                 TimestampError::Garbled => format!(
@@ -124,13 +132,13 @@ pub enum Format {
 impl Format {
     /// `format=` wins; otherwise the `Accept` header may ask for JSON or
     /// NDJSON; CSV is the default, as the spec prefers it.
-    pub fn negotiate(param: Option<&str>, accept: Option<&str>) -> Result<Self, ApiError> {
+    pub fn negotiate(param: Option<&str>, accept: Option<&str>) -> Result<Self, ParamError> {
         if let Some(name) = param {
             return match name.to_ascii_lowercase().as_str() {
                 "csv" => Ok(Format::Csv),
                 "json" => Ok(Format::Json),
                 "ndjson" | "jsonl" => Ok(Format::Ndjson),
-                _ => Err(ApiError::InvalidParameter {
+                _ => Err(ParamError {
                     parameter: "format",
                     reason: format!("('{name}') must be one of csv, json, ndjson"),
                 }),

@@ -37,9 +37,14 @@ pub fn run(settings: Settings, args: Args) -> CliResult {
     let mut conn = connect_existing(&settings)?;
     match args.command {
         KeysCommand::Create { name, scope, allow } => {
-            let allowed = auth::parse_networks(&allow.join(","))?;
-            let key =
-                auth::create_key_allowed_from(&mut conn, &name, scope, &allowed, Timestamp::now())?;
+            let allowed = auth::keys::parse_networks(&allow.join(","))?;
+            let key = auth::keys::create_key_allowed_from(
+                &mut conn,
+                &name,
+                scope,
+                &allowed,
+                Timestamp::now(),
+            )?;
             println!("{key}");
             eprintln!("key '{name}' ({scope}) created; it is shown only this once, store it now");
         }
@@ -49,7 +54,7 @@ pub fn run(settings: Settings, args: Args) -> CliResult {
                 "{:<24} {:<11} {:<20} {:<20} {:<20} allowed from",
                 "name", "scope", "created", "last used", "revoked"
             );
-            for key in auth::list_keys(&mut conn)? {
+            for key in auth::keys::list_keys(&mut conn)? {
                 println!(
                     "{:<24} {:<11} {:<20} {:<20} {:<20} {}",
                     key.name,
@@ -62,7 +67,7 @@ pub fn run(settings: Settings, args: Args) -> CliResult {
             }
         }
         KeysCommand::Revoke { name } => {
-            auth::revoke_key(&mut conn, &name, Timestamp::now())?;
+            auth::keys::revoke_key(&mut conn, &name, Timestamp::now())?;
             println!("key '{name}' revoked");
         }
     }

@@ -11,6 +11,7 @@ use crate::relay::config::Config;
 use crate::relay::{lag_seconds, store, Relay};
 use crate::timestamp::Timestamp;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -66,7 +67,7 @@ fn relay(mut settings: Settings, path: &std::path::Path, since: Option<Timestamp
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let mut relay = Relay::start(config, pools, since).await?;
+        let mut relay = Relay::start(config, pools, Arc::new(SystemClock), since).await?;
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {

@@ -133,7 +133,7 @@ fn demo(settings: &Settings, address: &str) -> CliResult {
     let now = Timestamp::now();
     // Only its hash is stored, so a restart cannot print the old key: it
     // replaces it, and `keys list` shows one demo key however many starts.
-    let key = auth::replace_key(
+    let key = auth::keys::replace_key(
         &mut conn,
         DEMO_KEY,
         Scopes {
@@ -152,7 +152,7 @@ fn demo(settings: &Settings, address: &str) -> CliResult {
 }
 
 fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
-    let mut networks = crate::auth::parse_networks(text)?;
+    let mut networks = crate::auth::keys::parse_networks(text)?;
     match (networks.pop(), networks.is_empty()) {
         (Some(network), true) => Ok(network),
         _ => Err("give one address or CIDR block per --trust-proxy".into()),

@@ -11,14 +11,13 @@
 //! with its new totals, in the window of the delete; a session left without
 //! actions is recorded as a deleted `game_sessions` row.
 
-use super::BodyFormat;
+use super::{BodyFormat, IngestError, RowError};
 use crate::clock::Clock;
 use crate::datasets::catalog::Shape;
 use crate::datasets::column::Raw;
 use crate::db::row::Value;
 use crate::db::statement::{execute, quote, Statement};
-use crate::db::{self, with_backend, DbConnection};
-use crate::error::ApiError;
+use crate::db::{self, with_backend, DbConnection, StorageError};
 use crate::timestamp::Timestamp;
 use diesel::sql_types::Text;
 use diesel::RunQueryDsl;
@@ -51,7 +50,7 @@ pub fn delete(
     clock: &dyn Clock,
     shape: &Shape,
     keys: &[String],
-) -> Result<Deleted, ApiError> {
+) -> Result<Deleted, StorageError> {
     let dataset = shape.dataset.name();
     let key = quote(shape.columns[shape.key].sql_name());
     let table = quote(dataset);
@@ -103,7 +102,7 @@ fn restamp_sessions(
     conn: &mut DbConnection,
     sessions: &[String],
     stamp: Timestamp,
-) -> Result<(), ApiError> {
+) -> Result<(), StorageError> {
     for chunk in sessions.chunks(KEYS_PER_STATEMENT) {
         let update = in_list(
             Statement::new("UPDATE game_actions SET modified_at = ")
@@ -139,7 +138,7 @@ fn record(
     dataset: &str,
     keys: &[String],
     stamp: Timestamp,
-) -> Result<(), ApiError> {
+) -> Result<(), StorageError> {
     if keys.is_empty() {
         return Ok(());
     }
@@ -175,7 +174,10 @@ fn in_list<'a>(mut statement: Statement<'a>, keys: &'a [String]) -> Statement<'a
 }
 
 /// The `key` column of every row `statement` returns.
-fn load_keys(conn: &mut DbConnection, statement: Statement<'_>) -> Result<Vec<String>, ApiError> {
+fn load_keys(
+    conn: &mut DbConnection,
+    statement: Statement<'_>,
+) -> Result<Vec<String>, StorageError> {
     #[derive(diesel::QueryableByName)]
     struct Key {
         #[diesel(sql_type = Text)]
@@ -189,14 +191,18 @@ fn load_keys(conn: &mut DbConnection, statement: Statement<'_>) -> Result<Vec<St
 /// keys (strings or numbers) or of objects holding only the key column,
 /// NDJSON of the same, or CSV whose header is the key column. Every key is
 /// checked as a write checks it; a bad one is a 422 naming its row.
-pub fn parse_keys(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec<String>, ApiError> {
+pub fn parse_keys(
+    shape: &Shape,
+    format: BodyFormat,
+    body: &[u8],
+) -> Result<Vec<String>, IngestError> {
     let column = &shape.columns[shape.key];
     let name = column.name.as_ref();
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let mut keys = Vec::new();
-    let mut add = |row: usize, raw: Raw<'_>| -> Result<(), ApiError> {
+    let mut add = |row: usize, raw: Raw<'_>| -> Result<(), IngestError> {
         if keys.len() == MAX_DELETE_KEYS {
-            return Err(ApiError::MalformedBody(format!(
+            return Err(IngestError::Malformed(format!(
                 "a delete takes at most {MAX_DELETE_KEYS} keys: send the rest in another request"
             )));
         }
@@ -206,25 +212,25 @@ pub fn parse_keys(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec<
                 Ok(())
             }
             Ok(_) => unreachable!("keys are ids"),
-            Err(reason) => Err(ApiError::InvalidRow {
+            Err(reason) => Err(IngestError::Row(RowError {
                 row,
                 field: name.to_string(),
                 reason,
-            }),
+            })),
         }
     };
     let json_item =
         |row: usize,
          item: &serde_json::Value,
-         add: &mut dyn FnMut(usize, Raw<'_>) -> Result<(), ApiError>| {
+         add: &mut dyn FnMut(usize, Raw<'_>) -> Result<(), IngestError>| {
             match item {
                 serde_json::Value::Object(object) => {
                     if let Some(other) = object.keys().find(|k| *k != name) {
-                        return Err(ApiError::InvalidRow {
+                        return Err(IngestError::Row(RowError {
                             row,
                             field: other.clone(),
                             reason: format!("is not used by a delete: send only '{name}'"),
-                        });
+                        }));
                     }
                     add(row, object.get(name).map_or(Raw::Absent, raw_of))
                 }
@@ -235,10 +241,10 @@ pub fn parse_keys(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec<
         BodyFormat::Csv => {
             let mut reader = csv::ReaderBuilder::new().from_reader(body);
             let headers = reader.headers().map_err(|error| {
-                ApiError::MalformedBody(format!("cannot read the CSV header row: {error}"))
+                IngestError::Malformed(format!("cannot read the CSV header row: {error}"))
             })?;
             if headers.len() != 1 || &headers[0] != name {
-                return Err(ApiError::InvalidRow {
+                return Err(IngestError::Row(RowError {
                     row: 0,
                     field: headers
                         .iter()
@@ -246,25 +252,25 @@ pub fn parse_keys(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec<
                         .unwrap_or(name)
                         .to_string(),
                     reason: format!("the header row of a delete is the key column alone: '{name}'"),
-                });
+                }));
             }
             for (n, record) in reader.records().enumerate() {
                 let record = record.map_err(|error| {
-                    ApiError::MalformedBody(format!("cannot read CSV row {}: {error}", n + 1))
+                    IngestError::Malformed(format!("cannot read CSV row {}: {error}", n + 1))
                 })?;
                 add(n + 1, Raw::Text(&record[0]))?;
             }
         }
         BodyFormat::Json if body.trim_ascii_start().starts_with(b"[") => {
             let items: Vec<serde_json::Value> = serde_json::from_slice(body).map_err(|error| {
-                ApiError::MalformedBody(format!("cannot read the JSON: {error}"))
+                IngestError::Malformed(format!("cannot read the JSON: {error}"))
             })?;
             for (n, item) in items.iter().enumerate() {
                 json_item(n + 1, item, &mut add)?;
             }
         }
         BodyFormat::Json => {
-            return Err(ApiError::MalformedBody(format!(
+            return Err(IngestError::Malformed(format!(
                 "send the keys as a JSON array (like [\"{name}-1\", \"{name}-2\"]), NDJSON or CSV"
             )))
         }
@@ -272,14 +278,14 @@ pub fn parse_keys(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec<
             let items = serde_json::Deserializer::from_slice(body).into_iter::<serde_json::Value>();
             for (n, item) in items.enumerate() {
                 let item = item.map_err(|error| {
-                    ApiError::MalformedBody(format!("cannot read JSON value {}: {error}", n + 1))
+                    IngestError::Malformed(format!("cannot read JSON value {}: {error}", n + 1))
                 })?;
                 json_item(n + 1, &item, &mut add)?;
             }
         }
     }
     if keys.is_empty() {
-        return Err(ApiError::MalformedBody(
+        return Err(IngestError::Malformed(
             "the body holds no keys: send at least one".into(),
         ));
     }
@@ -287,7 +293,7 @@ pub fn parse_keys(shape: &Shape, format: BodyFormat, body: &[u8]) -> Result<Vec<
 }
 
 /// Forgets deletions recorded before `before`; returns how many.
-pub fn purge(conn: &mut DbConnection, before: Timestamp) -> Result<usize, ApiError> {
+pub fn purge(conn: &mut DbConnection, before: Timestamp) -> Result<usize, StorageError> {
     let purge =
         Statement::new("DELETE FROM deletions WHERE deleted_at < ").bind_int(before.as_micros());
     Ok(execute(conn, purge)?)

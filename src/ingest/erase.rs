@@ -15,8 +15,7 @@
 use crate::clock::Clock;
 use crate::datasets::catalog::Catalog;
 use crate::db::statement::{execute, quote, Statement};
-use crate::db::{self, DbConnection};
-use crate::error::ApiError;
+use crate::db::{self, DbConnection, StorageError};
 use crate::timestamp::Timestamp;
 
 /// What an erasure did.
@@ -36,7 +35,7 @@ pub fn erase(
     clock: &dyn Clock,
     catalog: &Catalog,
     player: &str,
-) -> Result<Erased, ApiError> {
+) -> Result<Erased, StorageError> {
     db::write_transaction(conn, clock, |conn, stamp| {
         let mut rows = 0;
         for shape in catalog.shapes() {

@@ -27,12 +27,12 @@
 //! alone, before it joins a group at all; the savepoints are for what only
 //! the database can refuse.
 
-use super::{Admission, BodyFormat, Pending, Written, WRITE_CHUNK_ROWS};
+use super::{Admission, BodyFormat, IngestError, Pending, Written, WRITE_CHUNK_ROWS};
 use crate::clock::Clock;
 use crate::datasets::catalog::{Catalog, Shape};
 use crate::datasets::{sql, Dataset};
-use crate::db::{self, DbConnection, DbPool};
-use crate::error::{cause_chain, ApiError};
+use crate::db::{self, DbConnection, DbPool, StorageError};
+use crate::report::cause_chain;
 use bytes::Bytes;
 use diesel::Connection;
 use std::panic::AssertUnwindSafe;
@@ -69,7 +69,7 @@ impl Write {
 
 struct Job {
     write: Write,
-    reply: oneshot::Sender<Result<Written, ApiError>>,
+    reply: oneshot::Sender<Result<Written, IngestError>>,
 }
 
 /// The server's writer: one thread, one write connection at a time, a
@@ -96,20 +96,16 @@ impl Committer {
 
     /// Queues `write` for the next group and waits until the transaction
     /// that holds it has committed (or failed).
-    pub async fn write(&self, write: Write) -> Result<Written, ApiError> {
+    pub async fn write(&self, write: Write) -> Result<Written, IngestError> {
         let (reply, answer) = oneshot::channel();
         self.waiting.fetch_add(1, Ordering::SeqCst);
         if self.queue.send(Job { write, reply }).is_err() {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(ApiError::Internal(
-                "the committer thread has stopped".into(),
-            ));
+            return Err(failed("the committer thread has stopped"));
         }
-        answer.await.unwrap_or_else(|_| {
-            Err(ApiError::Internal(
-                "the committer thread stopped before it answered".into(),
-            ))
-        })
+        answer
+            .await
+            .unwrap_or_else(|_| Err(failed("the committer thread stopped before it answered")))
     }
 
     /// Writes queued or being written now.
@@ -124,10 +120,7 @@ fn run(jobs: &mpsc::Receiver<Job>, pool: &DbPool, clock: &dyn Clock, waiting: &A
         // A bug that panics fails its group, not every later write.
         let results = std::panic::catch_unwind(AssertUnwindSafe(|| commit(pool, clock, &writes)))
             .unwrap_or_else(|_| {
-                everyone(
-                    ApiError::Internal("writing a group of writes panicked".into()),
-                    writes.len(),
-                )
+                everyone(failed("writing a group of writes panicked"), writes.len())
             });
         waiting.fetch_sub(group.len(), Ordering::SeqCst);
         for (job, result) in group.into_iter().zip(results) {
@@ -158,18 +151,16 @@ pub fn commit(
     pool: &DbPool,
     clock: &dyn Clock,
     writes: &[&Write],
-) -> Vec<Result<Written, ApiError>> {
+) -> Vec<Result<Written, IngestError>> {
     let mut conn = match pool.get() {
         Ok(conn) => conn,
-        Err(error) => return everyone(error.into(), writes.len()),
+        Err(error) => return everyone(IngestError::from(error), writes.len()),
     };
     let results = write(&mut conn, clock, writes);
-    if results.iter().any(|result| {
-        matches!(
-            result,
-            Err(ApiError::Unavailable(_) | ApiError::Internal(_))
-        )
-    }) {
+    if results
+        .iter()
+        .any(|result| matches!(result, Err(IngestError::Storage(_))))
+    {
         // Perhaps the connection's fault: it is pinged as it goes back to
         // the pool, and replaced if it does not answer.
         db::check_on_return();
@@ -181,12 +172,14 @@ fn write(
     conn: &mut DbConnection,
     clock: &dyn Clock,
     writes: &[&Write],
-) -> Vec<Result<Written, ApiError>> {
+) -> Vec<Result<Written, IngestError>> {
     match write_together(conn, clock, writes) {
         Ok(written) => written.into_iter().map(Ok).collect(),
         Err(error) if writes.len() == 1 => vec![Err(error)],
         // A lock or a connection, not a row: writing apart would only wait again.
-        Err(error @ ApiError::Unavailable(_)) => everyone(error, writes.len()),
+        Err(error @ IngestError::Storage(StorageError::Unavailable(_))) => {
+            everyone(error, writes.len())
+        }
         Err(error) => {
             log::warn!(
                 "a group of {} writes failed ({}); writing each in a savepoint of its own",
@@ -202,7 +195,7 @@ fn write_together(
     conn: &mut DbConnection,
     clock: &dyn Clock,
     writes: &[&Write],
-) -> Result<Vec<Written>, ApiError> {
+) -> Result<Vec<Written>, IngestError> {
     let values: usize = writes
         .iter()
         .map(|write| write.rows * write.shape().columns.len())
@@ -229,7 +222,7 @@ fn write_in_one_statement(
     conn: &mut DbConnection,
     clock: &dyn Clock,
     writes: &[&Write],
-) -> Result<Vec<Written>, ApiError> {
+) -> Result<Vec<Written>, IngestError> {
     let mut pending = Pending::gathering();
     let mut stored = Vec::with_capacity(writes.len());
     for write in writes {
@@ -252,7 +245,7 @@ fn write_apart(
     conn: &mut DbConnection,
     clock: &dyn Clock,
     writes: &[&Write],
-) -> Result<Vec<Result<Written, ApiError>>, ApiError> {
+) -> Result<Vec<Result<Written, IngestError>>, IngestError> {
     db::write_transaction(conn, clock, |conn, stamp| {
         Ok(writes
             .iter()
@@ -267,15 +260,22 @@ fn write_apart(
     })
 }
 
+/// A failure of the committer itself, not of a write: answered 500.
+fn failed(why: &str) -> IngestError {
+    IngestError::Storage(StorageError::Failed(why.into()))
+}
+
 /// One failure, answered to every write of a group: the first gets the
 /// error itself (and the log its cause chain), the others its text.
-fn everyone(error: ApiError, writes: usize) -> Vec<Result<Written, ApiError>> {
-    let cause = std::error::Error::source(&error)
-        .map(cause_chain)
-        .unwrap_or_else(|| error.to_string());
-    let again = |cause: &str| match error {
-        ApiError::Unavailable(_) => ApiError::Unavailable(cause.into()),
-        _ => ApiError::Internal(cause.into()),
+fn everyone(error: IngestError, writes: usize) -> Vec<Result<Written, IngestError>> {
+    let cause = cause_chain(&error);
+    let again = |cause: &str| {
+        IngestError::Storage(match error {
+            IngestError::Storage(StorageError::Unavailable(_)) => {
+                StorageError::Unavailable(cause.into())
+            }
+            _ => StorageError::Failed(cause.into()),
+        })
     };
     let mut results: Vec<_> = (1..writes).map(|_| Err(again(&cause))).collect();
     results.insert(0, Err(error));

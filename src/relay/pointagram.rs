@@ -16,19 +16,18 @@ use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 
 /// Headers every call carries: the key and the login it belongs to.
-pub fn headers(
-    api_user: &str,
-    api_key: &str,
-) -> Result<reqwest::header::HeaderMap, Box<dyn std::error::Error + Send + Sync>> {
+pub fn headers(api_user: &str, api_key: &str) -> Result<reqwest::header::HeaderMap, RelayError> {
     let mut headers = reqwest::header::HeaderMap::new();
-    let mut key = reqwest::header::HeaderValue::from_str(api_key)
-        .map_err(|_| "the Pointagram key holds characters a header cannot carry")?;
+    let mut key = reqwest::header::HeaderValue::from_str(api_key).map_err(|_| {
+        RelayError::Target("the Pointagram key holds characters a header cannot carry")
+    })?;
     key.set_sensitive(true);
     headers.insert("api_key", key);
     headers.insert(
         "api_user",
-        reqwest::header::HeaderValue::from_str(api_user)
-            .map_err(|_| "target.api_user holds characters a header cannot carry")?,
+        reqwest::header::HeaderValue::from_str(api_user).map_err(|_| {
+            RelayError::Target("target.api_user holds characters a header cannot carry")
+        })?,
     );
     Ok(headers)
 }

@@ -118,7 +118,7 @@ impl Sender {
                 }
                 Err(error) if error.is_timeout() => "no answer within the timeout".to_string(),
                 // Without its URL: a webhook's URL may carry a token.
-                Err(error) => crate::error::cause_chain(&error.without_url()),
+                Err(error) => crate::report::cause_chain(&error.without_url()),
             };
             failures += 1;
             let wait = backoff.min(self.max_backoff);

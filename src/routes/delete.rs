@@ -94,7 +94,7 @@ async fn run(
     })
     .await
     .map_err(ApiError::from)
-    .and_then(|deleted| deleted);
+    .and_then(|deleted| Ok(deleted?));
     // Deletions are written to the deletions feed, and counted there.
     let feed = "deletions";
     let deleted = deleted.inspect_err(|error| {

@@ -25,7 +25,7 @@ async fn keys_are_checked_for_presence_validity_and_scope(backend: Backend) {
     let post = format!("{}/api/users", app.address);
     let (write_only, revoked) = {
         let mut conn = app.conn();
-        let write_only = auth::create_key(
+        let write_only = auth::keys::create_key(
             &mut conn,
             "pusher",
             Scopes {
@@ -35,7 +35,7 @@ async fn keys_are_checked_for_presence_validity_and_scope(backend: Backend) {
             Timestamp::now(),
         )
         .unwrap();
-        let revoked = auth::create_key(
+        let revoked = auth::keys::create_key(
             &mut conn,
             "old",
             Scopes {
@@ -45,7 +45,7 @@ async fn keys_are_checked_for_presence_validity_and_scope(backend: Backend) {
             Timestamp::now(),
         )
         .unwrap();
-        auth::revoke_key(&mut conn, "old", Timestamp::now()).unwrap();
+        auth::keys::revoke_key(&mut conn, "old", Timestamp::now()).unwrap();
         (write_only, revoked)
     };
     let basic = |key: &str| {
@@ -140,7 +140,7 @@ async fn health_needs_no_key(backend: Backend) {
 async fn keys_are_stored_only_as_hashes_and_names_are_unique(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut conn = app.conn();
-    let key = auth::create_key(
+    let key = auth::keys::create_key(
         &mut conn,
         "crm",
         Scopes {
@@ -151,7 +151,7 @@ async fn keys_are_stored_only_as_hashes_and_names_are_unique(backend: Backend) {
     )
     .unwrap();
     assert!(key.starts_with("hg_") && key.len() > 40);
-    let err = auth::create_key(
+    let err = auth::keys::create_key(
         &mut conn,
         "crm",
         Scopes {
@@ -162,8 +162,8 @@ async fn keys_are_stored_only_as_hashes_and_names_are_unique(backend: Backend) {
     )
     .unwrap_err();
     assert!(err.to_string().contains("exists already"));
-    assert!(auth::revoke_key(&mut conn, "nobody", Timestamp::now()).is_err());
-    let listed = auth::list_keys(&mut conn).unwrap();
+    assert!(auth::keys::revoke_key(&mut conn, "nobody", Timestamp::now()).is_err());
+    let listed = auth::keys::list_keys(&mut conn).unwrap();
     assert!(listed.iter().any(|k| k.name == "crm" && k.scopes == "read"));
     drop(conn);
     // Every stored value: none of them is the key.
@@ -198,7 +198,7 @@ async fn wrong_keys_are_throttled_per_address_and_not_logged_one_by_one(backend:
         let settings = hourglass::config::Settings::for_database(&database);
         let pools = hourglass::db::open(&settings.database).unwrap();
         let mut conn = pools.write.get().unwrap();
-        auth::create_key(
+        auth::keys::create_key(
             &mut conn,
             "crm",
             Scopes {
@@ -264,19 +264,19 @@ async fn a_key_can_be_held_to_addresses_and_x_forwarded_for_is_trusted_only_from
     for trusting in [false, true] {
         let app = crate::helpers::spawn_app_with(backend, |settings| {
             if trusting {
-                settings.trusted_proxies = auth::parse_networks("127.0.0.1").unwrap();
+                settings.trusted_proxies = auth::keys::parse_networks("127.0.0.1").unwrap();
             }
         })
         .await;
         let key = |name: &str, allow: &str| {
-            auth::create_key_allowed_from(
+            auth::keys::create_key_allowed_from(
                 &mut app.conn(),
                 name,
                 Scopes {
                     read: true,
                     write: false,
                 },
-                &auth::parse_networks(allow).unwrap(),
+                &auth::keys::parse_networks(allow).unwrap(),
                 Timestamp::now(),
             )
             .unwrap()
@@ -320,7 +320,7 @@ async fn a_key_can_be_held_to_addresses_and_x_forwarded_for_is_trusted_only_from
 
 async fn keys_list_shows_each_keys_last_use(backend: Backend) {
     let app = spawn_app(backend).await;
-    let before = auth::list_keys(&mut app.conn()).unwrap();
+    let before = auth::keys::list_keys(&mut app.conn()).unwrap();
     assert!(before.iter().all(|k| k.last_used_at.is_none()));
     let pulled = app
         .pull(
@@ -331,7 +331,7 @@ async fn keys_list_shows_each_keys_last_use(backend: Backend) {
     assert_eq!(pulled.status(), 200);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let keys = auth::list_keys(&mut app.conn()).unwrap();
+        let keys = auth::keys::list_keys(&mut app.conn()).unwrap();
         let reader = keys.iter().find(|k| k.name == "reader").unwrap();
         let writer = keys.iter().find(|k| k.name == "writer").unwrap();
         if let Some(used) = reader.last_used_at {
@@ -364,7 +364,7 @@ async fn a_key_revoked_on_one_instance_is_refused_by_another_within_a_second(bac
     assert_eq!(status(app.address.clone()).await, 200);
     assert_eq!(status(other.address.clone()).await, 200);
 
-    auth::revoke_key(&mut app.conn(), "reader", Timestamp::now()).unwrap();
+    auth::keys::revoke_key(&mut app.conn(), "reader", Timestamp::now()).unwrap();
     let revoked = std::time::Instant::now();
     loop {
         let (here, there) =

@@ -121,7 +121,7 @@ async fn spawn(
         let mut conn = pools.write.get().unwrap();
         let now = Timestamp::now();
         (
-            auth::create_key(
+            auth::keys::create_key(
                 &mut conn,
                 "reader",
                 Scopes {
@@ -131,7 +131,7 @@ async fn spawn(
                 now,
             )
             .unwrap(),
-            auth::create_key(
+            auth::keys::create_key(
                 &mut conn,
                 "writer",
                 Scopes {

@@ -16,7 +16,7 @@ async fn the_page_asks_for_a_read_key_and_says_what_was_wrong(backend: Backend) 
         .send()
     };
     let read_key = app.read_key.clone();
-    let write_key = hourglass::auth::create_key(
+    let write_key = hourglass::auth::keys::create_key(
         &mut app.conn(),
         "writer-only",
         "write".parse().unwrap(),
