@@ -21,9 +21,11 @@ pub mod keys;
 use crate::db::StorageError;
 use crate::error::ApiError;
 use crate::timestamp::Timestamp;
+use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{web, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
 use base64::Engine as _;
+use futures_util::future::{LocalBoxFuture, TryFutureExt};
 use ipnet::IpNet;
 use keys::{active_keys, hash_of, lookup_hash, KeyRecord};
 use std::collections::HashMap;
@@ -32,6 +34,41 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use keys::{Scope, Scopes};
+
+/// The name of a request's key, checked for read scope: a handler that
+/// takes one runs only for a key that may read (see [`KeyGuard::require`]).
+#[derive(Debug)]
+pub struct ReadKey(pub String);
+
+/// The name of a request's key, checked for write scope.
+#[derive(Debug)]
+pub struct WriteKey(pub String);
+
+impl FromRequest for ReadKey {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(checked(req.clone(), Scope::Read).map_ok(ReadKey))
+    }
+}
+
+impl FromRequest for WriteKey {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(checked(req.clone(), Scope::Write).map_ok(WriteKey))
+    }
+}
+
+/// The request's key, checked for `scope` by the server's guard.
+async fn checked(req: HttpRequest, scope: Scope) -> Result<String, ApiError> {
+    let guard = req
+        .app_data::<web::Data<KeyGuard>>()
+        .ok_or_else(|| ApiError::Internal("no key guard is registered".into()))?;
+    guard.require(&req, scope).await
+}
 
 /// How often a server reloads the active keys.
 pub const KEY_REFRESH: Duration = Duration::from_millis(250);

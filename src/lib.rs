@@ -29,6 +29,7 @@ pub mod report;
 pub mod routes;
 pub mod seed;
 pub mod startup;
+pub mod state;
 pub mod stream;
 pub mod timestamp;
 pub mod visibility;

@@ -17,8 +17,10 @@
 //! | POST   | `/api/players/{id}/erase` | [`erase::erase`] | write |
 //! | GET    | `/api/players/{id}/activity` | [`pull::activity`] | read |
 //!
-//! A known path asked with another method is a 405 with `Allow`; anything
-//! else is a problem+json 404.
+//! A dataset's count has a resource of its own, before its rows': in the
+//! datasets whose rows are deleted by key, `DELETE /api/{dataset}/count`
+//! still deletes the row whose id is `count`. A known path asked with
+//! another method is a 405 with `Allow`; anything else is a problem+json 404.
 //!
 //! Logging: a pull logs its line when its stream ends (rows, bytes,
 //! duration, outcome), a write when it has committed; the `/api` scope logs
@@ -38,7 +40,8 @@ mod stats;
 
 use crate::error::ApiError;
 use actix_web::dev::{Service, ServiceResponse};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::Method;
+use actix_web::{guard, web, HttpRequest, HttpResponse};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(only(web::resource("/"), "GET").route(web::get().to(page::index)))
@@ -89,11 +92,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(delete::delete_batch)),
                 )
                 .service(
-                    // A row's path, or a dataset's count (a row with the id
-                    // `count` is still deleted by DELETE).
+                    // A dataset's count, before its rows: `count` is no
+                    // row's path, but in the datasets deleted by key a row
+                    // whose id is `count` is still deleted here.
+                    only(web::resource("/{dataset}/count"), "GET")
+                        .route(web::get().to(pull::count))
+                        .route(
+                            web::delete()
+                                .guard(guard::fn_guard(|ctx| {
+                                    !names_undeletable_dataset(ctx.head().uri.path())
+                                }))
+                                .to(delete::delete_one),
+                        ),
+                )
+                .service(
                     web::resource("/{dataset}/{id:.*}")
                         .route(web::delete().to(delete::delete_one))
-                        .route(web::get().to(pull::count))
                         .default_service(web::to(row_methods)),
                 )
                 .service(
@@ -116,26 +130,36 @@ fn only(resource: actix_web::Resource, allow: &'static str) -> actix_web::Resour
     }))
 }
 
-/// Any other method on `/api/{dataset}/{id}`: 405 with what it takes. A
-/// count's path advertises GET, as openapi.yaml describes it (a row whose
-/// id is `count` is still deleted there).
+/// Any other method on `/api/{dataset}/{id}`: 405, DELETE being the one
+/// it takes (a GET is told where a window's count is).
 async fn row_methods(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let counting = req.match_info().get("id") == Some("count");
+    let name = req.match_info().get("dataset").unwrap_or_default();
     Err(ApiError::MethodNotAllowed {
-        allow: if counting { "GET" } else { "DELETE" },
-        hint: String::new(),
+        allow: "DELETE",
+        hint: if req.method() == Method::GET {
+            format!("; GET /api/{name}/count counts a window's rows")
+        } else {
+            String::new()
+        },
     })
+}
+
+/// Whether `/api/<dataset>/count` names a dataset whose rows are not
+/// deleted by key (its count path takes GET only).
+fn names_undeletable_dataset(path: &str) -> bool {
+    let name = path.rsplit('/').nth(1).unwrap_or_default();
+    crate::datasets::Dataset::from_name(name).is_some_and(|dataset| !dataset.is_deletable())
 }
 
 /// Counts an answered request in the metrics, under its route's pattern
 /// (`/api/{dataset}`), never its URL.
 pub fn measured<B>(response: &ServiceResponse<B>, took: std::time::Duration) {
     let request = response.request();
-    let Some(state) = request.app_data::<web::Data<crate::startup::AppState>>() else {
+    let Some(tallies) = request.app_data::<web::Data<crate::state::Tallies>>() else {
         return;
     };
     let route = request.match_pattern().map(|pattern| label(&pattern));
-    state.metrics.request(
+    tallies.metrics.request(
         route.as_deref().unwrap_or("unmatched"),
         request.method().as_str(),
         response.status().as_u16(),

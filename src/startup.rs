@@ -1,69 +1,20 @@
-//! Building and running the HTTP server: pools, shared state, middleware.
+//! Building and running the HTTP server: the shared groups of `state.rs`,
+//! middleware, and the background loops (custom fields, keys, purges,
+//! write counters).
 
+use crate::auth::KeyGuard;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::datasets::catalog::{Catalog, LiveCatalog};
-use crate::db::{self, DbError, DbPool, Pools};
+use crate::db::{self, DbError, DbPool, Pools, StorageError};
 use crate::report::cause_chain;
 use crate::routes;
+use crate::state::{Db, Limits, Tallies};
 use actix_web::dev::{Server, Service as _};
 use actix_web::{middleware, web, App, HttpServer};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-
-/// What every handler shares, through `web::Data`.
-pub struct AppState {
-    pub pools: Pools,
-    /// The datasets and their columns, custom fields included.
-    pub catalog: LiveCatalog,
-    pub clock: Arc<dyn Clock>,
-    pub max_body_bytes: usize,
-    /// Query parameters a pull ignores (`--allow-param`).
-    pub extra_params: Vec<String>,
-    pub send_timeout: std::time::Duration,
-    pub stream_limits: Arc<crate::stream::StreamLimits>,
-    /// Set once the server has been told to stop: a stream cut after that
-    /// was cut by the shutdown, not by its client.
-    pub shutting_down: Arc<AtomicBool>,
-    /// Write bodies in flight.
-    pub uploads: Arc<crate::ingest::UploadBudget>,
-    /// Checks keys.
-    pub keys: crate::auth::KeyGuard,
-    /// Writes, a group per transaction.
-    pub writes: crate::ingest::group::Committer,
-    /// How long deletion records are kept.
-    pub deletions_retention: std::time::Duration,
-    /// Rows written per dataset and hour, not yet added to the stored
-    /// counters (`feeds.rs`).
-    pub feeds: crate::feeds::Tally,
-    pub metrics: Arc<crate::metrics::Metrics>,
-}
-
-impl AppState {
-    /// A write of `rows` rows to `dataset` committed under `stamp` (none if
-    /// it changed nothing): counted in the metrics and the per-hour
-    /// counters.
-    pub fn wrote(
-        &self,
-        dataset: &'static str,
-        rows: usize,
-        stamp: Option<crate::timestamp::Timestamp>,
-    ) {
-        self.metrics.wrote(dataset, rows, stamp);
-        if let Some(stamp) = stamp {
-            self.feeds.add(dataset, rows, stamp);
-        }
-    }
-
-    /// The oldest time the deletions feed still covers: records before it
-    /// are purged, and a pull reaching back further is refused.
-    pub fn deletions_horizon(&self) -> crate::timestamp::Timestamp {
-        crate::timestamp::Timestamp::from_micros(
-            self.clock.now().as_micros() - self.deletions_retention.as_micros() as i64,
-        )
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -100,7 +51,10 @@ const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 pub struct Application {
     server: Server,
     port: u16,
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    keys: web::Data<KeyGuard>,
+    limits: web::Data<Limits>,
+    tallies: web::Data<Tallies>,
     catalog_pool: DbPool,
 }
 
@@ -143,42 +97,49 @@ impl Application {
         }
         drop(conn);
         let catalog_pool = pools.read.clone();
-        let shutting_down = Arc::new(AtomicBool::new(false));
-        let keys = crate::auth::KeyGuard::new(
+        let stopping = Arc::new(AtomicBool::new(false));
+        let keys = web::Data::new(KeyGuard::new(
             pools.control.clone(),
             settings.trusted_proxies.clone(),
             settings.wrong_key_burst,
-        );
-        let writes = crate::ingest::group::Committer::start(pools.write.clone(), clock.clone())
-            .map_err(|cause| StartupError::Thread { cause })?;
+        ));
         // Known keys are checked from memory from the first request on;
         // should this fail, they are looked up one by one until it works.
         if let Err(error) = keys.reload() {
             log::warn!("cannot load the API keys: {}", cause_chain(&error));
         }
-        let state = web::Data::new(AppState {
-            keys,
-            writes,
-            deletions_retention: settings.deletions_retention,
-            feeds: crate::feeds::Tally::default(),
-            metrics,
+        let writes = crate::ingest::group::Committer::start(pools.write.clone(), clock.clone())
+            .map_err(|cause| StartupError::Thread { cause })?;
+        let db = web::Data::new(Db {
             pools,
             catalog,
             clock,
+            writes,
+        });
+        let limits = web::Data::new(Limits {
             max_body_bytes: settings.max_body_bytes,
-            extra_params: settings.extra_params.clone(),
-            send_timeout: settings.send_timeout,
-            stream_limits: crate::stream::StreamLimits::new(settings.streams_per_key),
-            shutting_down: shutting_down.clone(),
             uploads: crate::ingest::UploadBudget::new(
                 settings.max_uploads,
                 settings.max_upload_bytes,
             ),
+            streams: crate::stream::StreamLimits::new(settings.streams_per_key),
+            send_timeout: settings.send_timeout,
+            extra_params: settings.extra_params.clone(),
+            deletions_retention: settings.deletions_retention,
         });
-        let app_state = state.clone();
+        let tallies = web::Data::new(Tallies {
+            metrics,
+            feeds: crate::feeds::Tally::default(),
+            stopping: stopping.clone(),
+        });
+        let shared = (db.clone(), keys.clone(), limits.clone(), tallies.clone());
         let mut server = HttpServer::new(move || {
+            let (db, keys, limits, tallies) = shared.clone();
             App::new()
-                .app_data(app_state.clone())
+                .app_data(db)
+                .app_data(keys)
+                .app_data(limits)
+                .app_data(tallies)
                 .wrap(middleware::Compress::default())
                 // Outermost but compression: every answer is timed, by its
                 // route's pattern.
@@ -207,7 +168,7 @@ impl Application {
         let grace = settings.shutdown_grace.as_secs();
         server = server.shutdown_timeout(grace).shutdown_signal(async move {
             stop_requested().await;
-            shutting_down.store(true, Ordering::SeqCst);
+            stopping.store(true, Ordering::SeqCst);
             log::info!("shutting down: requests in flight have {grace} s to finish");
         });
         // Without TCP_NODELAY a small response written in more than one piece
@@ -225,7 +186,10 @@ impl Application {
         Ok(Application {
             server,
             port,
-            state,
+            db,
+            keys,
+            limits,
+            tallies,
             catalog_pool,
         })
     }
@@ -236,35 +200,35 @@ impl Application {
 
     /// Serves until the process is told to stop (Ctrl-C, SIGTERM).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let (catalog, pool) = (self.state.catalog.clone(), self.catalog_pool);
+        let (db, pool) = (self.db.clone(), self.catalog_pool);
         let catalog = actix_web::rt::spawn(keep_fresh(
             "custom fields",
             CATALOG_REFRESH,
-            move || -> Result<_, crate::db::StorageError> {
-                let changed = catalog.refresh(&mut *pool.get()?)?;
+            move || -> Result<_, StorageError> {
+                let changed = db.catalog.refresh(&mut *pool.get()?)?;
                 Ok(changed.then_some("custom fields changed; new pulls and writes use them"))
             },
         ));
-        let state = self.state.clone();
+        let keys = self.keys.clone();
         let keys = actix_web::rt::spawn(keep_fresh(
             "API keys",
             crate::auth::KEY_REFRESH,
-            move || state.keys.reload().map(|()| None),
+            move || keys.reload().map(|()| None),
         ));
-        let state = self.state.clone();
+        let (db, limits) = (self.db.clone(), self.limits.clone());
         let purge =
             actix_web::rt::spawn(keep_fresh("deletions to purge", PURGE_EVERY, move || {
-                let before = state.deletions_horizon();
-                let purged = crate::ingest::delete::purge(&mut *state.pools.write.get()?, before)?;
-                Ok::<_, crate::db::StorageError>(
+                let before = limits.deletions_horizon(db.clock.now());
+                let purged = crate::ingest::delete::purge(&mut *db.pools.write.get()?, before)?;
+                Ok::<_, StorageError>(
                     (purged > 0).then_some("purged deletion records past the retention period"),
                 )
             }));
-        let state = self.state.clone();
+        let (db, tallies) = (self.db.clone(), self.tallies.clone());
         let counts = actix_web::rt::spawn(keep_fresh(
             "write counters",
             crate::feeds::FLUSH_EVERY,
-            move || flush_counts(&state),
+            move || flush_counts(&db.pools, &tallies),
         ));
         let served = self.server.await;
         catalog.abort();
@@ -272,8 +236,8 @@ impl Application {
         purge.abort();
         counts.abort();
         // The last second's counts, which the loop above may not have written.
-        let state = self.state.clone();
-        if let Ok(Err(error)) = web::block(move || flush_counts(&state)).await {
+        let (db, tallies) = (self.db.clone(), self.tallies.clone());
+        if let Ok(Err(error)) = web::block(move || flush_counts(&db.pools, &tallies)).await {
             log::warn!(
                 "cannot store the last write counts: {}",
                 cause_chain(&error)
@@ -284,8 +248,8 @@ impl Application {
 }
 
 /// Adds the writes counted since the last time to the stored counters.
-fn flush_counts(state: &AppState) -> Result<Option<&'static str>, crate::db::StorageError> {
-    state.feeds.flush(&mut *state.pools.control.get()?)?;
+fn flush_counts(pools: &Pools, tallies: &Tallies) -> Result<Option<&'static str>, StorageError> {
+    tallies.feeds.flush(&mut *pools.control.get()?)?;
     Ok(None)
 }
 

@@ -3,12 +3,12 @@
 //! `ingest::delete`).
 
 use super::push::{read_body, Body};
-use crate::auth::Scope;
+use crate::auth::WriteKey;
 use crate::datasets::column::Raw;
 use crate::datasets::Dataset;
 use crate::error::ApiError;
 use crate::ingest::delete::{self, Deleted};
-use crate::startup::AppState;
+use crate::state::{Db, Limits, Tallies};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 /// Body bytes a batch delete may send: room for [`delete::MAX_DELETE_KEYS`]
@@ -17,21 +17,14 @@ const MAX_DELETE_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// `DELETE /api/{dataset}/{id}`: 204, or 404 when no row has that key.
 pub async fn delete_one(
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
+    _key: WriteKey,
+    db: web::Data<Db>,
+    tallies: web::Data<Tallies>,
 ) -> Result<HttpResponse, ApiError> {
-    state.keys.require(&req, Scope::Write).await?;
     let (name, id) = path.into_inner();
-    // A dataset that is pulled but never deleted from: this path is its count.
-    if id == "count" && Dataset::from_name(&name).is_some_and(|d| !d.is_deletable()) {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "GET",
-            hint: format!("; GET /api/{name}/count counts a window's rows"),
-        });
-    }
     let dataset = deletable(&name)?;
-    let catalog = state.catalog.current();
+    let catalog = db.catalog.current();
     let shape = catalog.shape(dataset);
     let key = shape.columns[shape.key].clone();
     if let Err(reason) = key.parse(Raw::Text(&id)) {
@@ -40,7 +33,7 @@ pub async fn delete_one(
             reason: format!("(the path's last segment) {reason}"),
         });
     }
-    let deleted = run(&state, catalog.clone(), dataset, vec![id.clone()]).await?;
+    let deleted = run(&db, &tallies, catalog.clone(), dataset, vec![id.clone()]).await?;
     if deleted.deleted == 0 {
         return Err(ApiError::RowNotFound(format!(
             "no {name} row has {} '{id}' (it may have been deleted already)",
@@ -55,9 +48,11 @@ pub async fn delete_batch(
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    _key: WriteKey,
+    db: web::Data<Db>,
+    limits: web::Data<Limits>,
+    tallies: web::Data<Tallies>,
 ) -> Result<HttpResponse, ApiError> {
-    state.keys.require(&req, Scope::Write).await?;
     let name = path.into_inner();
     let dataset = deletable(&name)?;
     let Body {
@@ -67,27 +62,28 @@ pub async fn delete_batch(
     } = read_body(
         &req,
         payload,
-        &state,
-        MAX_DELETE_BODY_BYTES.min(state.max_body_bytes),
+        &limits.uploads,
+        MAX_DELETE_BODY_BYTES.min(limits.max_body_bytes),
     )
     .await?;
-    let catalog = state.catalog.current();
+    let catalog = db.catalog.current();
     let shape_catalog = catalog.clone();
     let keys = web::block(move || delete::parse_keys(shape_catalog.shape(dataset), format, &bytes))
         .await??;
     drop(admission);
-    let deleted = run(&state, catalog, dataset, keys).await?;
+    let deleted = run(&db, &tallies, catalog, dataset, keys).await?;
     Ok(HttpResponse::Ok().json(deleted))
 }
 
 /// Deletes `keys` off the executor, on the write pool.
 async fn run(
-    state: &AppState,
+    db: &Db,
+    tallies: &Tallies,
     catalog: std::sync::Arc<crate::datasets::catalog::Catalog>,
     dataset: Dataset,
     keys: Vec<String>,
 ) -> Result<Deleted, ApiError> {
-    let (pool, clock) = (state.pools.write.clone(), state.clock.clone());
+    let (pool, clock) = (db.pools.write.clone(), db.clock.clone());
     let deleted = web::block(move || {
         let mut conn = pool.get()?;
         delete::delete(&mut conn, clock.as_ref(), catalog.shape(dataset), &keys)
@@ -99,9 +95,9 @@ async fn run(
     let feed = "deletions";
     let deleted = deleted.inspect_err(|error| {
         let status = actix_web::ResponseError::status_code(error).as_u16();
-        state.metrics.write_refused(feed, status)
+        tallies.metrics.write_refused(feed, status)
     })?;
-    state.wrote(feed, deleted.deleted, deleted.stamp);
+    tallies.wrote(feed, deleted.deleted, deleted.stamp);
     log::info!(
         "deleted {} {} row(s), {} not found",
         deleted.deleted,

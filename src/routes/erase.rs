@@ -1,19 +1,18 @@
 //! `POST /api/players/{id}/erase`: blank a player's personal data
 //! everywhere (see `ingest::erase`).
 
-use crate::auth::Scope;
+use crate::auth::WriteKey;
 use crate::datasets::column::check_id;
 use crate::error::ApiError;
 use crate::ingest::erase;
-use crate::startup::AppState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use crate::state::Db;
+use actix_web::{web, HttpResponse};
 
 pub async fn erase(
-    req: HttpRequest,
     path: web::Path<String>,
-    state: web::Data<AppState>,
+    _key: WriteKey,
+    db: web::Data<Db>,
 ) -> Result<HttpResponse, ApiError> {
-    state.keys.require(&req, Scope::Write).await?;
     let player = path.into_inner();
     if let Err(reason) = check_id(&player) {
         return Err(ApiError::InvalidParameter {
@@ -22,9 +21,9 @@ pub async fn erase(
         });
     }
     let (pool, clock, catalog) = (
-        state.pools.write.clone(),
-        state.clock.clone(),
-        state.catalog.current(),
+        db.pools.write.clone(),
+        db.clock.clone(),
+        db.catalog.current(),
     );
     let erased = web::block(move || {
         let mut conn = pool.get()?;

@@ -8,12 +8,12 @@
 //! queued for or in their group commit.
 
 use crate::db::{self, DbPool, HEALTH_TIMEOUT};
-use crate::startup::AppState;
+use crate::state::Db;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let pools = state.pools.clone();
+pub async fn health(db: web::Data<Db>) -> HttpResponse {
+    let pools = db.pools.clone();
     let checked = actix_web::rt::time::timeout(
         HEALTH_TIMEOUT * 2,
         web::block(move || {
@@ -40,10 +40,10 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         "status": if healthy { "ok" } else { "unavailable" },
         "database": word(&primary),
         "pools": {
-            "read": occupancy(&state.pools.read),
-            "write": occupancy(&state.pools.write),
+            "read": occupancy(&db.pools.read),
+            "write": occupancy(&db.pools.write),
         },
-        "writes_waiting": state.writes.waiting(),
+        "writes_waiting": db.writes.waiting(),
     });
     if let Some(replica) = &replica {
         body["replica"] = json!(word(replica));

@@ -10,9 +10,8 @@
 //! browser asks (again), and a body that says what was wrong, which the
 //! browser shows once the person gives up.
 
-use crate::auth::Scope;
+use crate::auth::{KeyGuard, Scope};
 use crate::error::ApiError;
-use crate::startup::AppState;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
@@ -34,8 +33,10 @@ const ASSETS: &[(&str, &str, &str)] = &[
 ];
 
 /// The page, for a read key.
-pub async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    match state.keys.require(&req, Scope::Read).await {
+pub async fn index(req: HttpRequest, keys: web::Data<KeyGuard>) -> HttpResponse {
+    // The guard itself, not the `ReadKey` extractor: a refused key gets a
+    // page that says what was wrong, not problem+json.
+    match keys.require(&req, Scope::Read).await {
         Ok(_) => page(HttpResponse::Ok()).body(INDEX),
         Err(error) => refused(&error),
     }

@@ -3,11 +3,11 @@
 //! `GET /api/players/{id}/activity`, a player's rows in every dataset
 //! (`start`/`end` are synonyms of `from`/`to`; see `window.rs`).
 
-use crate::auth::Scope;
+use crate::auth::ReadKey;
 use crate::datasets::column::check_id;
 use crate::datasets::Dataset;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::{Db, Limits, Tallies};
 use crate::stream::{self, Pulling, What};
 use crate::timestamp::TimeWindow;
 use crate::visibility;
@@ -81,24 +81,29 @@ fn given<'a>(param: &'a Option<(&'static str, String)>) -> Option<(&'static str,
 pub async fn pull(
     req: HttpRequest,
     path: web::Path<String>,
-    state: web::Data<AppState>,
+    ReadKey(key): ReadKey,
+    db: web::Data<Db>,
+    limits: web::Data<Limits>,
+    tallies: web::Data<Tallies>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = state.keys.require(&req, Scope::Read).await?;
     let name = path.into_inner();
     let dataset = super::dataset_for(&name, Dataset::is_pullable, "pull", super::wrong_method)?;
-    let params = PullParams::parse(req.query_string(), &state.extra_params)?;
+    let params = PullParams::parse(req.query_string(), &limits.extra_params)?;
     let window = TimeWindow::from_params(given(&params.from), given(&params.to))?;
     let accept = req
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
-    refuse_purged(&state, dataset, window)?;
+    refuse_purged(&db, &limits, dataset, window)?;
     let format = Format::negotiate(given(&params.format).map(|(_, v)| v), accept)?;
-    let file = (
-        file_name(dataset.name(), window, format),
-        download(&params)?,
-    );
-    serve(&state, &key, What::Dataset(dataset), window, format, file).await
+    let pull = Pull {
+        file: file_name(dataset.name(), window, format),
+        download: download(&params)?,
+        what: What::Dataset(dataset),
+        window,
+        format,
+    };
+    serve(&db, &limits, &tallies, &key, pull).await
 }
 
 /// `GET /api/{dataset}/count?from=…&to=…`: how many rows the same pull
@@ -106,19 +111,15 @@ pub async fn pull(
 /// rules (so the count and the download agree).
 pub async fn count(
     req: HttpRequest,
-    path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
+    path: web::Path<String>,
+    ReadKey(key): ReadKey,
+    db: web::Data<Db>,
+    limits: web::Data<Limits>,
+    tallies: web::Data<Tallies>,
 ) -> Result<HttpResponse, ApiError> {
-    let (name, below) = path.into_inner();
-    if below != "count" {
-        return Err(ApiError::MethodNotAllowed {
-            allow: "DELETE",
-            hint: format!("; GET /api/{name}/count counts a window's rows"),
-        });
-    }
-    let key = state.keys.require(&req, Scope::Read).await?;
+    let name = path.into_inner();
     let dataset = super::dataset_for(&name, Dataset::is_pullable, "count", super::wrong_method)?;
-    let params = PullParams::parse(req.query_string(), &state.extra_params)?;
+    let params = PullParams::parse(req.query_string(), &limits.extra_params)?;
     if let Some((parameter, _)) = given(&params.format).or(given(&params.download)) {
         return Err(ApiError::InvalidParameter {
             parameter,
@@ -126,12 +127,12 @@ pub async fn count(
         });
     }
     let window = TimeWindow::from_params(given(&params.from), given(&params.to))?;
-    refuse_purged(&state, dataset, window)?;
+    refuse_purged(&db, &limits, dataset, window)?;
     // A count holds a read connection for a moment: it takes a place
     // among the key's streams like a pull.
-    let _permit = state.stream_limits.acquire(&key)?;
-    let settle_wait = settled(&state, window.to()).await?;
-    let (pool, catalog) = (state.pools.read.clone(), state.catalog.current());
+    let _permit = limits.streams.acquire(&key)?;
+    let settle_wait = settled(&db, &tallies, window.to()).await?;
+    let (pool, catalog) = (db.pools.read.clone(), db.catalog.current());
     let rows = web::block(move || {
         let mut conn = pool.get()?;
         Ok::<_, ApiError>(catalog.shape(dataset).count(&mut conn, window)?)
@@ -151,22 +152,28 @@ pub async fn count(
 /// write in flight can still add to a window ending there. Returns how long
 /// the writes in flight took, which the metrics count.
 async fn settled(
-    state: &AppState,
+    db: &Db,
+    tallies: &Tallies,
     to: crate::timestamp::Timestamp,
 ) -> Result<std::time::Duration, ApiError> {
-    visibility::wait_until_past(state.clock.as_ref(), to).await?;
-    let settle_wait = visibility::settle(&state.pools, to).await?;
-    state.metrics.settle(settle_wait);
+    visibility::wait_until_past(db.clock.as_ref(), to).await?;
+    let settle_wait = visibility::settle(&db.pools, to).await?;
+    tallies.metrics.settle(settle_wait);
     Ok(settle_wait)
 }
 
 /// The deletions feed keeps its records for a while only: a window that
 /// reaches back past that would miss some, silently, and is refused.
-fn refuse_purged(state: &AppState, dataset: Dataset, window: TimeWindow) -> Result<(), ApiError> {
+fn refuse_purged(
+    db: &Db,
+    limits: &Limits,
+    dataset: Dataset,
+    window: TimeWindow,
+) -> Result<(), ApiError> {
     if dataset.def().role == crate::datasets::Role::Feed
-        && window.from() < state.deletions_horizon()
+        && window.from() < limits.deletions_horizon(db.clock.now())
     {
-        let days = state.deletions_retention.as_secs() / 86_400;
+        let days = limits.deletions_retention.as_secs() / 86_400;
         return Err(ApiError::DeletionsPurged(format!(
             "deletions are kept {days} days and this window starts before that: \
              resync every dataset in full, then pull deletions from the time the resync began"
@@ -185,9 +192,11 @@ fn server_timing(settle_wait: std::time::Duration) -> String {
 pub async fn activity(
     req: HttpRequest,
     path: web::Path<String>,
-    state: web::Data<AppState>,
+    ReadKey(key): ReadKey,
+    db: web::Data<Db>,
+    limits: web::Data<Limits>,
+    tallies: web::Data<Tallies>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = state.keys.require(&req, Scope::Read).await?;
     let player = path.into_inner();
     if let Err(reason) = check_id(&player) {
         return Err(ApiError::InvalidParameter {
@@ -195,12 +204,12 @@ pub async fn activity(
             reason: format!("(the player's id, in the path) {reason}"),
         });
     }
-    let params = PullParams::parse(req.query_string(), &state.extra_params)?;
+    let params = PullParams::parse(req.query_string(), &limits.extra_params)?;
     // A missing bound is filled in: the window ends now, and spans a day.
     let window = TimeWindow::from_params_or(
         given(&params.from),
         given(&params.to),
-        state.clock.now(),
+        db.clock.now(),
         ACTIVITY_DEFAULT,
     )?;
     let accept = req
@@ -221,16 +230,14 @@ pub async fn activity(
         (None, Format::Csv) => Format::Json,
         (_, format) => format,
     };
-    let file = (file_name("activity", window, format), download(&params)?);
-    serve(
-        &state,
-        &key,
-        What::Activity { player },
+    let pull = Pull {
+        file: file_name("activity", window, format),
+        download: download(&params)?,
+        what: What::Activity { player },
         window,
         format,
-        file,
-    )
-    .await
+    };
+    serve(&db, &limits, &tallies, &key, pull).await
 }
 
 /// A player's activity without a window: the last day.
@@ -248,23 +255,39 @@ fn download(params: &PullParams) -> Result<bool, ApiError> {
     }
 }
 
-/// Streams `what` over `window`, under the no-miss rules: the response of
-/// every pull, named `file` (as an attachment with `download`).
-async fn serve(
-    state: &AppState,
-    key: &str,
+/// A pull, as its request asked for it.
+struct Pull {
     what: What,
     window: TimeWindow,
     format: Format,
-    (file, download): (String, bool),
+    /// The name the response gives the file.
+    file: String,
+    /// As an attachment (`download=1`), which a browser saves.
+    download: bool,
+}
+
+/// Streams a pull's rows under the no-miss rules: the response of every
+/// pull, named after its file.
+async fn serve(
+    db: &Db,
+    limits: &Limits,
+    tallies: &Tallies,
+    key: &str,
+    Pull {
+        what,
+        window,
+        format,
+        file,
+        download,
+    }: Pull,
 ) -> Result<HttpResponse, ApiError> {
     // Taken before any wait, held by the producer until it has returned its
     // connection.
-    let permit = state.stream_limits.acquire(key)?;
+    let permit = limits.streams.acquire(key)?;
 
-    let settle_wait = settled(state, window.to()).await?;
+    let settle_wait = settled(db, tallies, window.to()).await?;
 
-    let catalog = state.catalog.current();
+    let catalog = db.catalog.current();
     // The window's columns, in order, even when it holds no row (an empty
     // JSON array names none): what an analyst's data frame is built from.
     let columns = match &what {
@@ -285,13 +308,13 @@ async fn serve(
         window,
         format,
         settle_wait,
-        metrics: state.metrics.clone(),
+        metrics: tallies.metrics.clone(),
     };
     let body = stream::start(
-        state.pools.read.clone(),
+        db.pools.read.clone(),
         pulling,
-        state.send_timeout,
-        state.shutting_down.clone(),
+        limits.send_timeout,
+        tallies.stopping.clone(),
         permit,
     )
     .await?;

@@ -2,11 +2,11 @@
 //! upsert, answered once it has committed with the writes that came with it
 //! (`ingest::group`).
 
-use crate::auth::Scope;
+use crate::auth::WriteKey;
 use crate::datasets::Dataset;
 use crate::error::ApiError;
-use crate::ingest::{self, group, BodyFormat};
-use crate::startup::AppState;
+use crate::ingest::{self, group, BodyFormat, UploadBudget};
+use crate::state::{Db, Limits, Tallies};
 use actix_web::dev::Decompress;
 use actix_web::error::PayloadError;
 use actix_web::http::header;
@@ -24,37 +24,41 @@ pub async fn push(
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    _key: WriteKey,
+    db: web::Data<Db>,
+    limits: web::Data<Limits>,
+    tallies: web::Data<Tallies>,
 ) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
-    state.keys.require(&req, Scope::Write).await?;
     let name = path.into_inner();
     let dataset = super::dataset_for(&name, Dataset::is_pushable, "write", super::wrong_method)?;
-    let written = write(&req, payload, &state, dataset, started).await;
+    let body = read_body(&req, payload, &limits.uploads, limits.max_body_bytes).await;
+    let written = match body {
+        Ok(body) => write(&db, dataset, body, started).await,
+        Err(error) => Err(error),
+    };
     let written = written.inspect_err(|error| {
-        state
+        tallies
             .metrics
             .write_refused(dataset.name(), error.status_code().as_u16())
     })?;
-    state.wrote(written.dataset, written.rows, written.stamp);
+    tallies.wrote(written.dataset, written.rows, written.stamp);
     Ok(HttpResponse::Ok().json(written))
 }
 
-/// Reads, checks and commits one write, and logs it.
+/// Checks and commits one write's body, and logs it.
 async fn write(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
+    db: &Db,
     dataset: Dataset,
-    started: Instant,
-) -> Result<ingest::Written, ApiError> {
-    let Body {
+    Body {
         bytes: body,
         format,
         admission,
-    } = read_body(req, payload, state, state.max_body_bytes).await?;
+    }: Body,
+    started: Instant,
+) -> Result<ingest::Written, ApiError> {
     let bytes = body.len();
-    let catalog = state.catalog.current();
+    let catalog = db.catalog.current();
     // Every row is read and checked before the write is queued, so that a
     // bad row is this request's 422 and never its group's. The committer
     // reads the rows again as it writes them, so memory holds the body and
@@ -77,7 +81,7 @@ async fn write(
     } else {
         web::block(check).await??
     };
-    let written = state.writes.write(write).await?;
+    let written = db.writes.write(write).await?;
     log::info!(
         "POST /api/{} rows={} bytes={} duration_ms={}",
         written.dataset,
@@ -102,7 +106,7 @@ pub(super) struct Body {
 pub(super) async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    uploads: &std::sync::Arc<UploadBudget>,
     limit: usize,
 ) -> Result<Body, ApiError> {
     let too_large = ApiError::PayloadTooLarge { limit };
@@ -125,7 +129,7 @@ pub(super) async fn read_body(
     // Bodies in flight share one budget, in count and in bytes: past it a
     // write gets 503 and retries later, and the server never runs out of
     // memory however many large batches arrive at once.
-    let mut admission = state.uploads.admit()?;
+    let mut admission = uploads.admit()?;
     let capacity = declared.unwrap_or(0).min(limit);
     admission.reserve(capacity)?;
     let mut body = web::BytesMut::with_capacity(capacity);

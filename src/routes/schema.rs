@@ -2,15 +2,10 @@
 //! fields included): type, whether a write requires it, allowed values, and
 //! which column is the stamp.
 
-use crate::auth::Scope;
-use crate::error::ApiError;
-use crate::startup::AppState;
-use actix_web::{web, HttpRequest, HttpResponse};
+use crate::auth::ReadKey;
+use crate::state::Db;
+use actix_web::{web, HttpResponse};
 
-pub async fn schema(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    state.keys.require(&req, Scope::Read).await?;
-    Ok(HttpResponse::Ok().json(state.catalog.current().describe()))
+pub async fn schema(_key: ReadKey, db: web::Data<Db>) -> HttpResponse {
+    HttpResponse::Ok().json(db.catalog.current().describe())
 }

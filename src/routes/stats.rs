@@ -3,18 +3,22 @@
 //! than usual (`feeds.rs`). Read from the per-hour counters, never from the
 //! datasets, so it costs the same on any size of database.
 
-use crate::auth::Scope;
+use crate::auth::ReadKey;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::{Db, Limits};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-pub async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let key = state.keys.require(&req, Scope::Read).await?;
+pub async fn stats(
+    req: HttpRequest,
+    ReadKey(key): ReadKey,
+    db: web::Data<Db>,
+    limits: web::Data<Limits>,
+) -> Result<HttpResponse, ApiError> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     if let Some((name, _)) = pairs
         .into_iter()
-        .find(|(name, _)| !state.extra_params.contains(name))
+        .find(|(name, _)| !limits.extra_params.contains(name))
     {
         return Err(ApiError::UnknownParameter {
             name,
@@ -22,8 +26,8 @@ pub async fn stats(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         });
     }
     // A read connection, from the key's share like a pull's.
-    let _permit = state.stream_limits.acquire(&key)?;
-    let (pool, now) = (state.pools.read.clone(), state.clock.now());
+    let _permit = limits.streams.acquire(&key)?;
+    let (pool, now) = (db.pools.read.clone(), db.clock.now());
     let stats = web::block(move || {
         let mut conn = pool.get()?;
         Ok::<_, ApiError>(crate::feeds::stats(&mut conn, now)?)

@@ -1,0 +1,86 @@
+//! What the server's handlers share, in groups. Each group is registered
+//! as its own `web::Data`, so a handler names in its signature the groups it
+//! uses, and nothing else:
+//!
+//! - [`Db`]: the data: its pools, the datasets' current shape, the clock
+//!   its stamps and windows are read by, and the committer that writes it;
+//! - [`Limits`]: what the operator allows a request (body sizes, bodies in
+//!   flight, pulls per key, a stalled client's patience, extra parameters,
+//!   how far back deletions reach);
+//! - [`Tallies`]: what the server counts (Prometheus metrics, per-hour
+//!   write counters) and whether it is stopping;
+//! - the key guard (`auth::KeyGuard`), which handlers reach through the
+//!   `ReadKey` and `WriteKey` extractors.
+
+use crate::clock::Clock;
+use crate::datasets::catalog::LiveCatalog;
+use crate::db::Pools;
+use crate::feeds;
+use crate::ingest::group::Committer;
+use crate::ingest::UploadBudget;
+use crate::metrics::Metrics;
+use crate::stream::StreamLimits;
+use crate::timestamp::Timestamp;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The data, and how to reach it.
+pub struct Db {
+    pub pools: Pools,
+    /// The datasets and their columns, custom fields included.
+    pub catalog: LiveCatalog,
+    /// Where "now" comes from: write stamps, and the end of a window that
+    /// may still be in the future.
+    pub clock: Arc<dyn Clock>,
+    /// Writes, a group per transaction (`ingest::group`).
+    pub writes: Committer,
+}
+
+/// What the operator allows a request (`serve`'s flags).
+pub struct Limits {
+    /// The largest write body, in bytes, once decoded.
+    pub max_body_bytes: usize,
+    /// Write bodies in flight, in count and bytes.
+    pub uploads: Arc<UploadBudget>,
+    /// Pulls each key may run at once.
+    pub streams: Arc<StreamLimits>,
+    /// How long a pull waits for a client that accepts no bytes.
+    pub send_timeout: Duration,
+    /// Query parameters a pull ignores (`--allow-param`).
+    pub extra_params: Vec<String>,
+    /// How long deletion records are kept: a pull of deletions that reaches
+    /// back further is refused.
+    pub deletions_retention: Duration,
+}
+
+impl Limits {
+    /// The oldest time the deletions feed still covers at `now`: records
+    /// before it are purged, and a pull reaching back further is refused.
+    pub fn deletions_horizon(&self, now: Timestamp) -> Timestamp {
+        Timestamp::from_micros(now.as_micros() - self.deletions_retention.as_micros() as i64)
+    }
+}
+
+/// What the server counts.
+pub struct Tallies {
+    pub metrics: Arc<Metrics>,
+    /// Rows written per dataset and hour, not yet added to the stored
+    /// counters (`feeds.rs`).
+    pub feeds: feeds::Tally,
+    /// Set once the server has been told to stop: a stream cut after that
+    /// was cut by the shutdown, not by its client, and is counted so.
+    pub stopping: Arc<AtomicBool>,
+}
+
+impl Tallies {
+    /// A write of `rows` rows to `dataset` committed under `stamp` (none if
+    /// it changed nothing): counted in the metrics and the per-hour
+    /// counters.
+    pub fn wrote(&self, dataset: &'static str, rows: usize, stamp: Option<Timestamp>) {
+        self.metrics.wrote(dataset, rows, stamp);
+        if let Some(stamp) = stamp {
+            self.feeds.add(dataset, rows, stamp);
+        }
+    }
+}
