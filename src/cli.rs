@@ -26,8 +26,9 @@ use std::process::ExitCode;
     about = "Incremental export provider: [from, to) windows of iGaming data as streaming CSV/JSON"
 )]
 pub struct Cli {
-    /// The database: a SQLite file (created if missing; sqlite://PATH works
-    /// too) or a PostgreSQL URL (postgres://USER:PASSWORD@HOST/DB).
+    /// The database: a SQLite file (sqlite://PATH works too) or a PostgreSQL
+    /// URL (postgres://USER:PASSWORD@HOST/DB). `serve` and `migrate` create a
+    /// SQLite file that is missing; the other commands refuse it.
     #[arg(
         long,
         global = true,

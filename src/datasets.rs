@@ -6,8 +6,9 @@
 //!   columns plus the custom fields declared at run time ([`custom`]);
 //! - [`column`] reads and validates a written field by its kind, and turns a
 //!   stored value into an output cell;
-//! - [`sql`] generates the window query and the upsert for both backends,
-//!   and [`row`] decodes the rows a pull reads, whatever their columns;
+//! - [`sql`] generates the window query and the upserts for both backends
+//!   (out of `db::statement`'s pieces);
+//! - [`activity`] merges a player's rows across datasets in time order;
 //! - [`game_sessions`] keeps the one query that is not generic: sessions
 //!   rolled up from their actions.
 

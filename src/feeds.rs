@@ -11,8 +11,9 @@
 //! writes the tally every second ([`FLUSH_EVERY`]), and once more when it
 //! stops: one small transaction a second instead of one more statement in
 //! every group commit. A process that is killed loses at most that second of
-//! counts; the rows themselves are never at stake. The command-line writers
-//! (`import`, `delete`, `seed`) count in the transaction that writes. Every
+//! counts; the rows themselves are never at stake. `hourglass import` and
+//! `hourglass delete` add their count just after their transaction commits,
+//! and `hourglass seed` in each simulated hour's transaction. Every
 //! instance on a database adds to the same counters. Deletions count under
 //! the `deletions` feed they are recorded in; erasures, which blank rows the
 //! platform wrote, are not counted.
