@@ -311,6 +311,10 @@ struct ChunkSender {
     sender: mpsc::Sender<Message>,
     buffer: Vec<u8>,
     bytes_sent: u64,
+    /// How the channel failed, once it has: every later send fails the same
+    /// way at once. (An encoder dropped after a failure flushes what it
+    /// holds; that must not wait for the client a second time.)
+    failed: Option<io::ErrorKind>,
     /// How long one chunk may wait for room in the channel.
     timeout: Duration,
     /// The runtime whose timer bounds the wait (the producer runs on one of
@@ -324,28 +328,31 @@ impl ChunkSender {
             sender,
             buffer: Vec::with_capacity(2 * CHUNK_SIZE),
             bytes_sent: 0,
+            failed: None,
             timeout,
             runtime: tokio::runtime::Handle::current(),
         }
     }
 
     /// Sends one message, waiting at most the send timeout for room.
-    fn send(&self, message: Message) -> io::Result<()> {
+    fn send(&mut self, message: Message) -> io::Result<()> {
+        if let Some(kind) = self.failed {
+            return Err(io::Error::new(kind, "the stream was cut already"));
+        }
         let sent = self.runtime.block_on(tokio::time::timeout(
             self.timeout,
             self.sender.send(message),
         ));
-        match sent {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the client went away",
-            )),
-            Err(_) => Err(io::Error::new(
+        let error = match sent {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(_)) => io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"),
+            Err(_) => io::Error::new(
                 io::ErrorKind::TimedOut,
                 "the client accepted no bytes for the send timeout",
-            )),
-        }
+            ),
+        };
+        self.failed = Some(error.kind());
+        Err(error)
     }
 
     fn send_buffer(&mut self) -> io::Result<()> {

@@ -17,7 +17,7 @@ impl<W: Write> CsvEncoder<W> {
             .buffer_capacity(CHUNK_SIZE)
             .terminator(csv::Terminator::Any(b'\n'))
             .from_writer(out);
-        writer.write_record(columns)?;
+        writer.write_record(columns).map_err(io_error)?;
         Ok(CsvEncoder {
             writer,
             record: csv::ByteRecord::new(),
@@ -40,10 +40,23 @@ impl<W: Write> CsvEncoder<W> {
         }
         self.writer
             .write_byte_record(&self.record)
-            .map_err(io::Error::from)
+            .map_err(io_error)
     }
 
     pub fn finish(self) -> io::Result<W> {
         self.writer.into_inner().map_err(|error| error.into_error())
+    }
+}
+
+/// The writer's own error when writing out failed, with its kind (a pull
+/// tells a client that stalled, `TimedOut`, from one that went away by
+/// it); any other CSV error as an `io::Error` of its own.
+fn io_error(error: csv::Error) -> io::Error {
+    if !error.is_io_error() {
+        return error.into();
+    }
+    match error.into_kind() {
+        csv::ErrorKind::Io(error) => error,
+        _ => unreachable!("an I/O error's kind is Io"),
     }
 }

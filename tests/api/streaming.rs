@@ -1,12 +1,16 @@
 //! Streaming: a client that leaves frees its connection at once; a failure
 //! after the first byte leaves a visibly broken response.
 
-use crate::helpers::{on_both_backends, rows_of, sample_row, spawn_app_with, ts, window, Backend};
+use crate::helpers::{
+    eventually, on_both_backends, request_to, rows_of, sample_row, spawn_app_with, ts, window,
+    Backend,
+};
 use diesel::connection::SimpleConnection;
 use hourglass::clock::ManualClock;
 use hourglass::datasets::catalog::Catalog;
 use hourglass::datasets::Dataset;
 use hourglass::ingest;
+use reqwest::Method;
 use std::time::{Duration, Instant};
 
 on_both_backends!(
@@ -192,18 +196,48 @@ async fn a_stalled_pull_is_cut_after_the_send_timeout_and_frees_its_snapshot(bac
     .await;
     write_transactions(&app, 100_000);
     let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    let sent = Instant::now();
     let mut stalled = app.pull("transactions", &query).await;
     assert_eq!(stalled.status(), 200);
     let mut received = stalled.chunk().await.unwrap().unwrap().len();
 
     // The client reads no more. Writes go on meanwhile; while the pull holds
-    // its snapshot, the database cannot let go of what they replaced.
-    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    // its snapshot, the database cannot let go of what they replaced (on
+    // PostgreSQL, once the producer waits for room to send, between two
+    // fetches: idle in its transaction).
     write_transactions(&app, 1_000);
-    let while_stalled = pinned_by_readers(&app, backend);
-    assert!(while_stalled > 0, "the stalled pull holds its snapshot");
+    let mut while_stalled = 0;
+    eventually(
+        Duration::from_secs(5),
+        "the stalled pull to hold its snapshot",
+        || {
+            while_stalled = pinned_by_readers(&app, backend);
+            std::future::ready(while_stalled > 0)
+        },
+    )
+    .await;
 
-    actix_web::rt::time::sleep(Duration::from_millis(2_000)).await;
+    // Until the server has cut the pull: its stream is no longer in flight
+    // (the producer gives back its place after its connection). Not before
+    // the send timeout has passed.
+    app.until_pulls_in_flight(0).await;
+    assert!(
+        sent.elapsed() >= Duration::from_secs(1),
+        "cut {:?} after it was sent, before the send timeout (1 s)",
+        sent.elapsed()
+    );
+    // Counted as a client that stalled, not one that went away (a CSV
+    // encoder once hid the timeout's kind).
+    let pulls = "hourglass_pulls_total";
+    let outcome = |outcome| [("dataset", "transactions"), ("outcome", outcome)];
+    assert_eq!(
+        (
+            app.metric(pulls, &outcome("stalled")).await,
+            app.metric(pulls, &outcome("client_gone")).await
+        ),
+        (1.0, 0.0),
+        "the cut pull's outcome in /metrics"
+    );
     let after = pinned_by_readers(&app, backend);
     assert_eq!(
         after, 0,
@@ -260,21 +294,14 @@ async fn one_key_cannot_take_every_read_connection(backend: Backend) {
 
     // Another key still pulls, and /health answers.
     let other = app
-        .client
-        .get(format!("{}/api/users?{query}", app.address))
+        .request(Method::GET, &format!("/api/users?{query}"))
         .bearer_auth(&app.write_key)
         .send()
         .await
         .unwrap();
     assert_eq!(other.status(), 200);
     let started = Instant::now();
-    let health = app
-        .client
-        .get(format!("{}/health", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
+    app.health().await;
     assert!(started.elapsed() < Duration::from_secs(1));
 
     // When one of its pulls ends, the key may start another.
@@ -301,17 +328,21 @@ async fn a_pull_cut_by_the_shutdown_grace_is_logged_as_such(backend: Backend) {
         log.path(),
     )
     .await;
-    let mut stalled = app
-        .client
-        .get(format!(
-            "{}/api/transactions?{}",
-            server.address,
+    // The server process, through the app's client (which does not ask for
+    // gzip: the stream is the server's own).
+    let mut stalled = request_to(
+        &app.client,
+        Method::GET,
+        &server.address,
+        &format!(
+            "/api/transactions?{}",
             window("2020-10-10 07:00:00", "2020-10-10 08:00:00")
-        ))
-        .bearer_auth(&app.read_key)
-        .send()
-        .await
-        .unwrap();
+        ),
+    )
+    .bearer_auth(&app.read_key)
+    .send()
+    .await
+    .unwrap();
     assert_eq!(stalled.status(), 200);
     stalled.chunk().await.unwrap();
 
