@@ -12,15 +12,8 @@ on_both_backends!(
 );
 
 async fn activity(app: &TestApp, player: &str, query: &str) -> reqwest::Response {
-    app.client
-        .get(format!(
-            "{}/api/players/{player}/activity?{query}",
-            app.address
-        ))
-        .bearer_auth(&app.read_key)
-        .send()
+    app.get(&format!("/api/players/{player}/activity?{query}"))
         .await
-        .unwrap()
 }
 
 fn row(dataset: &str, id: &str, player: &str) -> Value {

@@ -1,9 +1,10 @@
 //! The auth matrix: who may pull, who may write.
 
-use crate::helpers::{on_both_backends, spawn_app, window, Backend};
+use crate::helpers::{on_both_backends, request_to, spawn_app, window, Backend};
 use base64::Engine as _;
 use hourglass::auth::{self, Scopes};
 use hourglass::timestamp::Timestamp;
+use reqwest::Method;
 
 on_both_backends!(
     keys_are_checked_for_presence_validity_and_scope,
@@ -17,12 +18,12 @@ on_both_backends!(
 
 async fn keys_are_checked_for_presence_validity_and_scope(backend: Backend) {
     let app = spawn_app(backend).await;
-    let url = format!(
-        "{}/api/users?{}",
-        app.address,
+    let users = format!(
+        "/api/users?{}",
         window("2020-10-10 07:00:00", "2020-10-10 08:00:00")
     );
-    let post = format!("{}/api/users", app.address);
+    let get = || app.request(Method::GET, &users);
+    let post = || app.request(Method::POST, "/api/users");
     let (write_only, revoked) = {
         let mut conn = app.conn();
         let write_only = auth::keys::create_key(
@@ -56,53 +57,34 @@ async fn keys_are_checked_for_presence_validity_and_scope(backend: Backend) {
     };
 
     let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
-        ("no key", app.client.get(&url), 401),
-        (
-            "unknown key",
-            app.client.get(&url).bearer_auth("hg_nope"),
-            401,
-        ),
-        (
-            "revoked key",
-            app.client.get(&url).bearer_auth(&revoked),
-            401,
-        ),
+        ("no key", get(), 401),
+        ("unknown key", get().bearer_auth("hg_nope"), 401),
+        ("revoked key", get().bearer_auth(&revoked), 401),
         (
             "garbled header",
-            app.client.get(&url).header("Authorization", "Bearer"),
+            get().header("Authorization", "Bearer"),
             401,
         ),
-        (
-            "read key, bearer",
-            app.client.get(&url).bearer_auth(&app.read_key),
-            200,
-        ),
+        ("read key, bearer", get().bearer_auth(&app.read_key), 200),
         (
             "read key, basic",
-            app.client
-                .get(&url)
-                .header("Authorization", basic(&app.read_key)),
+            get().header("Authorization", basic(&app.read_key)),
             200,
         ),
-        (
-            "write-only key pulls",
-            app.client.get(&url).bearer_auth(&write_only),
-            403,
-        ),
+        ("write-only key pulls", get().bearer_auth(&write_only), 403),
         (
             "read key writes",
-            app.client.post(&post).bearer_auth(&app.read_key).body("[]"),
+            post().bearer_auth(&app.read_key).body("[]"),
             403,
         ),
         (
             "write key writes, basic",
-            app.client
-                .post(&post)
+            post()
                 .header("Authorization", basic(&write_only))
                 .body(serde_json::json!([crate::helpers::sample_row("users", "u1")]).to_string()),
             200,
         ),
-        ("no key writes", app.client.post(&post).body("[]"), 401),
+        ("no key writes", post().body("[]"), 401),
     ];
     for (case, request, expected) in cases {
         let response = request.send().await.unwrap();
@@ -128,12 +110,7 @@ async fn keys_are_checked_for_presence_validity_and_scope(backend: Backend) {
 
 async fn health_needs_no_key(backend: Backend) {
     let app = spawn_app(backend).await;
-    let response = app
-        .client
-        .get(format!("{}/health", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.request(Method::GET, "/health").send().await.unwrap();
     assert_eq!(response.status(), 200);
 }
 
@@ -210,17 +187,16 @@ async fn wrong_keys_are_throttled_per_address_and_not_logged_one_by_one(backend:
         .unwrap()
     };
     let log = dir.path().join("serve.log");
+    // A server process of its own, logging to a file the test reads.
     let server = crate::helpers::ServerProcess::start_logging(&database, &[], &log).await;
-    let client = reqwest::Client::new();
-    let url = format!(
-        "{}/api/users?{}",
-        server.address,
+    let users = format!(
+        "/api/users?{}",
         window("2020-10-10 07:00:00", "2020-10-10 08:00:00")
     );
+    let get = || server.request(Method::GET, &users);
     let mut statuses = Vec::new();
     for attempt in 0..200 {
-        let response = client
-            .get(&url)
+        let response = get()
             .bearer_auth(format!("hg_wrong{attempt}"))
             .send()
             .await
@@ -230,7 +206,7 @@ async fn wrong_keys_are_throttled_per_address_and_not_logged_one_by_one(backend:
     assert_eq!(&statuses[..10], &[401; 10], "a burst of ten is answered");
     assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
     // Throttled, the address waits even with a good key; then it may go on.
-    let response = client.get(&url).bearer_auth(&app_key).send().await.unwrap();
+    let response = get().bearer_auth(&app_key).send().await.unwrap();
     assert_eq!(response.status(), 429);
     let wait: u64 = response.headers()["retry-after"]
         .to_str()
@@ -238,8 +214,10 @@ async fn wrong_keys_are_throttled_per_address_and_not_logged_one_by_one(backend:
         .parse()
         .unwrap();
     assert!((1..=2).contains(&wait), "{wait}");
+    // Not synchronisation: waiting out the Retry-After is what a client
+    // does, and what the throttle must then let through.
     actix_web::rt::time::sleep(std::time::Duration::from_secs(wait)).await;
-    let response = client.get(&url).bearer_auth(&app_key).send().await.unwrap();
+    let response = get().bearer_auth(&app_key).send().await.unwrap();
     assert_eq!(response.status(), 200);
     drop(server);
     let logged = std::fs::read_to_string(&log).unwrap();
@@ -288,8 +266,7 @@ async fn a_key_can_be_held_to_addresses_and_x_forwarded_for_is_trusted_only_from
         );
         let pull = |key: String, forwarded: Option<&'static str>| {
             let mut request = app
-                .client
-                .get(format!("{}/api/users?{query}", app.address))
+                .request(Method::GET, &format!("/api/users?{query}"))
                 .bearer_auth(key);
             if let Some(forwarded) = forwarded {
                 request = request.header("X-Forwarded-For", forwarded);
@@ -353,12 +330,16 @@ async fn a_key_revoked_on_one_instance_is_refused_by_another_within_a_second(bac
     let app = spawn_app(backend).await;
     let other = crate::helpers::ServerProcess::start(&app.database_url, &[]).await;
     let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    // The same request to this app and to the other process.
     let status = |server: String| {
-        let request = app
-            .client
-            .get(format!("{server}/api/users?{query}"))
-            .bearer_auth(&app.read_key)
-            .send();
+        let request = request_to(
+            &app.client,
+            Method::GET,
+            &server,
+            &format!("/api/users?{query}"),
+        )
+        .bearer_auth(&app.read_key)
+        .send();
         async move { request.await.unwrap().status().as_u16() }
     };
     assert_eq!(status(app.address.clone()).await, 200);

@@ -4,6 +4,7 @@
 use crate::helpers::{
     on_both_backends, sample_row, spawn_app, spawn_app_with, window, Backend, PRESENT,
 };
+use reqwest::Method;
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -106,9 +107,8 @@ async fn windows_come_as_from_and_to_or_start_and_end_in_timestamps_or_unix_seco
 async fn each_kind_of_rejection_carries_its_code(backend: Backend) {
     let app = spawn_app(backend).await;
     let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
-    let url = |path: &str| format!("{}{path}", app.address);
     let get = |path: &str, key: Option<&str>| {
-        let request = app.client.get(url(path));
+        let request = app.request(Method::GET, path);
         match key {
             Some(key) => request.bearer_auth(key),
             None => request,
@@ -124,8 +124,7 @@ async fn each_kind_of_rejection_carries_its_code(backend: Backend) {
         (get(&users, None).await.unwrap(), "key_missing"),
         (get(&users, Some("hg_wrong")).await.unwrap(), "key_unknown"),
         (
-            app.client
-                .post(url("/api/users"))
+            app.request(Method::POST, "/api/users")
                 .bearer_auth(&app.read_key)
                 .json(&json!([sample_row("users", "u1")]))
                 .send()
@@ -255,12 +254,7 @@ async fn unknown_datasets_and_paths_are_404s_and_the_wrong_way_a_405(backend: Ba
             .contains("/api/game_actions"),
         "{body}"
     );
-    let response = app
-        .client
-        .get(format!("{}/nowhere", app.address))
-        .send()
-        .await
-        .unwrap();
+    let response = app.request(Method::GET, "/nowhere").send().await.unwrap();
     assert_eq!(problem(response).await.0, 404);
 }
 

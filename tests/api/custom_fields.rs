@@ -42,13 +42,7 @@ async fn schema_columns(app: &TestApp) -> Vec<String> {
 
 /// `GET /api/schema`.
 async fn schema(app: &TestApp) -> Value {
-    let response = app
-        .client
-        .get(format!("{}/api/schema", app.address))
-        .bearer_auth(&app.read_key)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/api/schema").await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
@@ -308,8 +302,7 @@ async fn the_schema_agrees_with_the_header_of_every_pull(backend: Backend) {
         .unwrap();
     assert_eq!(direction["values"], json!(["IN", "OUT"]));
     let unauthorized = app
-        .client
-        .get(format!("{}/api/schema", app.address))
+        .request(reqwest::Method::GET, "/api/schema")
         .send()
         .await
         .unwrap();

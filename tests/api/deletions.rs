@@ -4,6 +4,7 @@
 use crate::helpers::{
     on_both_backends, sample_row, spawn_app, spawn_app_with, window, Backend, TestApp,
 };
+use reqwest::Method;
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -15,8 +16,7 @@ on_both_backends!(
 
 async fn delete(app: &TestApp, dataset: &str, id: &str) -> (u16, Value) {
     let response = app
-        .client
-        .delete(format!("{}/api/{dataset}/{id}", app.address))
+        .request(Method::DELETE, &format!("/api/{dataset}/{id}"))
         .bearer_auth(&app.write_key)
         .send()
         .await
@@ -28,8 +28,7 @@ async fn delete(app: &TestApp, dataset: &str, id: &str) -> (u16, Value) {
 
 async fn delete_many(app: &TestApp, dataset: &str, content_type: &str, body: &str) -> (u16, Value) {
     let response = app
-        .client
-        .post(format!("{}/api/{dataset}/deletions", app.address))
+        .request(Method::POST, &format!("/api/{dataset}/deletions"))
         .bearer_auth(&app.write_key)
         .header("Content-Type", content_type)
         .body(body.to_string())

@@ -33,17 +33,16 @@ fn hourglass(database: &str, args: &[&str]) -> String {
 struct Demo {
     server: ServerProcess,
     key: String,
-    client: reqwest::Client,
 }
 
 impl Demo {
     async fn pull(&self, dataset: &str, query: &str, format: &str) -> String {
         let response = self
-            .client
-            .get(format!(
-                "{}/api/{dataset}?{query}&format={format}",
-                self.server.address
-            ))
+            .server
+            .request(
+                reqwest::Method::GET,
+                &format!("/api/{dataset}?{query}&format={format}"),
+            )
             .bearer_auth(&self.key)
             .send()
             .await
@@ -92,7 +91,6 @@ async fn the_seeded_demo_holds_together(backend: Backend) {
     let demo = Demo {
         server: ServerProcess::start(&database, &[]).await,
         key: key.trim().to_string(),
-        client: reqwest::Client::new(),
     };
     let all = window(
         &Timestamp::from_micros(before - 3 * 24 * HOUR).to_string(),

@@ -42,8 +42,7 @@ async fn an_erased_player_keeps_the_money_rows_and_loses_the_personal_data(backe
 
     app.set_clock("2020-10-10 09:00:00");
     let response = app
-        .client
-        .post(format!("{}/api/players/p1/erase", app.address))
+        .request(reqwest::Method::POST, "/api/players/p1/erase")
         .bearer_auth(&app.write_key)
         .send()
         .await
@@ -54,8 +53,7 @@ async fn an_erased_player_keeps_the_money_rows_and_loses_the_personal_data(backe
     assert_eq!(erased["rows"], 4, "{erased}");
     assert_eq!(erased["erased_at"], "2020-10-10 09:00:00");
     let read_only = app
-        .client
-        .post(format!("{}/api/players/p1/erase", app.address))
+        .request(reqwest::Method::POST, "/api/players/p1/erase")
         .bearer_auth(&app.read_key)
         .send()
         .await

@@ -3,6 +3,7 @@
 //! commit and flags a dataset that has gone quiet for longer than usual.
 
 use crate::helpers::{on_both_backends, sample_row, spawn_app, window, Backend, TestApp};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -11,14 +12,10 @@ on_both_backends!(
     stats_count_rows_written_per_hour_and_flag_a_feed_gone_quiet,
 );
 
+/// `GET {path}` with the read key: the status and the JSON body (null if
+/// it is not JSON).
 async fn get(app: &TestApp, path: &str) -> (u16, Value) {
-    let response = app
-        .client
-        .get(format!("{}{path}", app.address))
-        .bearer_auth(&app.read_key)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get(path).await;
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -136,8 +133,7 @@ async fn a_count_refuses_what_a_pull_refuses_and_what_it_does_not_take(backend: 
         }
     }
     let response = app
-        .client
-        .get(format!("{}/api/users/count?{query}", app.address))
+        .request(Method::GET, &format!("/api/users/count?{query}"))
         .send()
         .await
         .unwrap();
@@ -183,8 +179,7 @@ async fn stats_count_rows_written_per_hour_and_flag_a_feed_gone_quiet(backend: B
     // A deletion counts under the deletions feed.
     app.set_clock("2020-10-10 05:40:00");
     let response = app
-        .client
-        .delete(format!("{}/api/users/0", app.address))
+        .request(Method::DELETE, "/api/users/0")
         .bearer_auth(&app.write_key)
         .send()
         .await

@@ -20,15 +20,7 @@ on_both_backends!(
 async fn until_writes_waiting(app: &TestApp, n: u64) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let health: Value = app
-            .client
-            .get(format!("{}/health", app.address))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health = app.health().await;
         if health["writes_waiting"] == n {
             return;
         }

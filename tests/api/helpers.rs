@@ -1,6 +1,15 @@
 //! `spawn_app(backend)`: the real application on port 0 with its own
 //! database (a SQLite file, or a database in the test PostgreSQL cluster), a
 //! read key, a write key, and a clock the test controls.
+//!
+//! Requests read like the API: `app.get(path)`, `app.pull(dataset, query)`,
+//! `app.pull_as(dataset, &window(from, to), format)`, `app.push(…)`,
+//! `app.health()`, `app.metric(name, labels)`. A test about the request
+//! itself (no key, another key, a raw header, another method) builds it
+//! with `app.request(method, path)`; one that talks to another server
+//! process, or through a client of its own, with `ServerProcess::request`
+//! or `request_to(client, method, base, path)`. A test that must wait for
+//! something to have happened waits on it with `eventually`, never a sleep.
 
 use hourglass::auth::{self, Scopes};
 use hourglass::clock::{Clock, ManualClock, SystemClock};
@@ -12,8 +21,10 @@ use hourglass::db::{self, DbConnection, Pools};
 use hourglass::ingest::{self, fields::Fields};
 use hourglass::startup::Application;
 use hourglass::timestamp::Timestamp;
+use reqwest::Method;
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,15 +170,74 @@ async fn spawn(
     }
 }
 
+/// A request to `path` (path and query, from its leading `/`, e.g.
+/// `/api/users?from=…&to=…`) on the server at `base` (`http://host:port`),
+/// through `client`, with no key. For a server other than a [`TestApp`]'s
+/// (another process, a list of them) or a client of the test's own; a
+/// `TestApp` has [`TestApp::request`].
+pub fn request_to(
+    client: &reqwest::Client,
+    method: Method,
+    base: &str,
+    path: &str,
+) -> reqwest::RequestBuilder {
+    assert!(path.starts_with('/'), "a path starts with '/': {path}");
+    client.request(method, format!("{base}{path}"))
+}
+
+/// Waits until `condition` holds, looking every few milliseconds, and
+/// returns how long that took; panics, saying what it waited for, if it
+/// does not hold within `within`. For tests that must wait until something
+/// has happened (a write holds its lock, a pull has reached the server, a
+/// stream was cut) rather than sleep and hope it has.
+pub async fn eventually<F, Fut>(within: Duration, what: &str, mut condition: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    loop {
+        if condition().await {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < within,
+            "waited {within:?} for {what}, in vain"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 impl TestApp {
-    /// `GET /api/{dataset}?{query}` with the read key.
-    pub async fn pull(&self, dataset: &str, query: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}/api/{dataset}?{query}", self.address))
+    /// A request to `path` (path and query, e.g. `/api/users?from=…`) on
+    /// this app, with no key: for tests about the request itself (no key,
+    /// another key, a raw header, another method). Add the key, headers and
+    /// body, then `send()`.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        request_to(&self.client, method, &self.address, path)
+    }
+
+    /// `GET {path}` (path and query, e.g. `/health` or
+    /// `/api/users/count?from=…&to=…`) with the read key.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.request(Method::GET, path)
             .bearer_auth(&self.read_key)
             .send()
             .await
             .unwrap()
+    }
+
+    /// `GET /api/{dataset}?{query}` with the read key: a pull with any
+    /// query (a [`window`], maybe with more parameters).
+    pub async fn pull(&self, dataset: &str, query: &str) -> reqwest::Response {
+        self.get(&format!("/api/{dataset}?{query}")).await
+    }
+
+    /// Pulls `window` (a [`window`] query) of `dataset` in `format` (`csv`,
+    /// `json` or `ndjson`) with the read key.
+    pub async fn pull_as(&self, dataset: &str, window: &str, format: &str) -> reqwest::Response {
+        self.pull(dataset, &format!("{window}&format={format}"))
+            .await
     }
 
     /// Pulls a window and returns the body, asserting 200.
@@ -179,7 +249,7 @@ impl TestApp {
         body
     }
 
-    /// Pulls a window as JSON and returns its objects.
+    /// Pulls a window as JSON and returns its objects, asserting 200.
     pub async fn pull_json(&self, dataset: &str, query: &str) -> Vec<Value> {
         serde_json::from_str(
             &self
@@ -189,6 +259,53 @@ impl TestApp {
         .unwrap()
     }
 
+    /// `GET /health`, with no key (as a load balancer asks), asserting 200:
+    /// its body.
+    pub async fn health(&self) -> Value {
+        let response = self.request(Method::GET, "/health").send().await.unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// The value of `metric` in `GET /metrics`, summed over the series
+    /// whose labels include `labels` (0 if there is none): for waiting on
+    /// the server's state, e.g. `hourglass_streams_in_flight`.
+    pub async fn metric(&self, metric: &str, labels: &[(&str, &str)]) -> f64 {
+        let response = self.get("/metrics").await;
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.unwrap();
+        let scrape =
+            prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+        scrape
+            .samples
+            .iter()
+            .filter(|s| {
+                s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v))
+            })
+            .map(|s| match &s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => *v,
+                other => panic!("{metric} is not a counter or a gauge: {other:?}"),
+            })
+            .sum()
+    }
+
+    /// Waits (at most 10 s) until the server counts `n` pulls in flight in
+    /// `/metrics`. A pull takes its place there before it waits for
+    /// anything (the end of its window, writes in flight), so this is how a
+    /// test knows that a pull it sent has reached the server.
+    pub async fn until_pulls_in_flight(&self, n: usize) {
+        eventually(
+            Duration::from_secs(10),
+            &format!("{n} pulls in flight (hourglass_streams_in_flight)"),
+            || async { self.metric("hourglass_streams_in_flight", &[]).await == n as f64 },
+        )
+        .await;
+    }
+
     /// `POST /api/{dataset}` with the write key.
     pub async fn push(
         &self,
@@ -196,8 +313,7 @@ impl TestApp {
         content_type: &str,
         body: impl Into<reqwest::Body>,
     ) -> reqwest::Response {
-        self.client
-            .post(format!("{}/api/{dataset}", self.address))
+        self.request(Method::POST, &format!("/api/{dataset}"))
             .bearer_auth(&self.write_key)
             .header("Content-Type", content_type)
             .body(body)
@@ -346,6 +462,8 @@ pub fn rows_of(conn: &mut DbConnection, dataset: &str, objects: &[Value]) -> Vec
 /// `hourglass serve` as a process of its own, killed when dropped.
 pub struct ServerProcess {
     pub address: String,
+    /// A client of its own, with reqwest's defaults (gzip accepted).
+    client: reqwest::Client,
     child: std::process::Child,
 }
 
@@ -396,21 +514,27 @@ impl ServerProcess {
         let child = command.spawn().expect("hourglass starts");
         let server = ServerProcess {
             address: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
             child,
         };
-        let client = reqwest::Client::new();
         for _ in 0..300 {
-            if client
-                .get(format!("{}/health", server.address))
+            if server
+                .request(Method::GET, "/health")
                 .send()
                 .await
                 .is_ok_and(|r| r.status() == 200)
             {
                 return server;
             }
-            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("hourglass serve did not come up on {}", server.address);
+    }
+
+    /// A request to `path` (path and query) on this process, through its
+    /// own client, with no key: as [`TestApp::request`].
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        request_to(&self.client, method, &self.address, path)
     }
 
     pub fn pid(&self) -> u32 {
@@ -482,19 +606,15 @@ pub fn bet_writer(
             let request = if draw == 0 && how.change_players {
                 let mut user = sample_row("users", format!("p{}", rng.u64(0..how.players)));
                 user["city"] = json!(format!("City {}", rng.u32(..)));
-                client
-                    .post(format!("{server}/api/users"))
-                    .json(&json!([user]))
+                request_to(&client, Method::POST, &server, "/api/users").json(&json!([user]))
             } else if draw < 3 {
-                client.delete(format!("{server}/api/bets/{id}"))
+                request_to(&client, Method::DELETE, &server, &format!("/api/bets/{id}"))
             } else {
                 let mut bet = sample_row("bets", &id);
                 bet["player_id"] = json!(format!("p{}", rng.u64(0..how.players)));
                 bet["status"] = json!(["open", "won", "lost"][rng.usize(0..3)]);
                 bet["win_amount"] = json!(format!("{}.{:02}", rng.u32(1..500), rng.u32(0..100)));
-                client
-                    .post(format!("{server}/api/bets"))
-                    .json(&json!([bet]))
+                request_to(&client, Method::POST, &server, "/api/bets").json(&json!([bet]))
             };
             let response = request.bearer_auth(&key).send().await.unwrap();
             let status = response.status().as_u16();

@@ -2,7 +2,11 @@
 //! connection does not stop pulls, one key's stalled pulls do not stop another
 //! key's, and `/health` answers within a second whatever the pools are doing.
 
-use crate::helpers::{on_both_backends, sample_row, spawn_app_with, window, Backend};
+use crate::helpers::{
+    eventually, on_both_backends, sample_row, spawn_app_with, window, Backend, TestApp,
+};
+use futures_util::StreamExt as _;
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use std::time::{Duration, Instant};
@@ -12,21 +16,16 @@ on_both_backends!(
     eight_stalled_pulls_on_one_key_leave_room_for_other_keys_and_health,
 );
 
+/// `/health`, asserting that it answered 200 within a second.
 async fn health_within_a_second(app: &crate::helpers::TestApp) -> Value {
     let started = Instant::now();
-    let response = app
-        .client
-        .get(format!("{}/health", app.address))
-        .send()
-        .await
-        .unwrap();
+    let health = app.health().await;
     assert!(
         started.elapsed() < Duration::from_secs(1),
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    health
 }
 
 async fn pulls_and_health_go_on_while_a_write_holds_the_write_connection(backend: Backend) {
@@ -49,9 +48,12 @@ async fn pulls_and_health_go_on_while_a_write_holds_the_write_connection(backend
         json!([sample_row("users", "u2")]).to_string(),
     );
     let check = async {
-        while health_within_a_second(&app).await["writes_waiting"] != 1 {
-            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually(
+            Duration::from_secs(10),
+            "the write to queue (writes_waiting 1 in /health)",
+            || async { health_within_a_second(&app).await["writes_waiting"] == 1 },
+        )
+        .await;
         let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
         let started = Instant::now();
         let pulled = app.pull_text("users", &query).await;
@@ -100,8 +102,7 @@ async fn eight_stalled_pulls_on_one_key_leave_room_for_other_keys_and_health(bac
     assert_eq!((stalled.len(), refused), (4, 4));
     let started = Instant::now();
     let other = app
-        .client
-        .get(format!("{}/api/transactions?{query}", app.address))
+        .request(Method::GET, &format!("/api/transactions?{query}"))
         .bearer_auth(&app.write_key)
         .send()
         .await
@@ -119,48 +120,54 @@ async fn a_write_past_the_upload_budget_is_a_503_at_once() {
         settings.max_upload_bytes = 1_000_000;
     })
     .await;
-    // One body that trickles in: it holds the only place while it does.
-    let first_row = format!("{}\n", sample_row("users", "u1"));
-    let slow = futures_util::stream::unfold(0, move |step| {
-        let first_row = first_row.clone();
-        async move {
-            match step {
-                0 => Some((Ok::<_, std::io::Error>(first_row.into_bytes()), 1)),
-                1 => {
-                    actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
-                    Some((Ok(Vec::new()), 2))
-                }
-                _ => None,
-            }
+    // One body that trickles in: its first row, then nothing until the
+    // second write has been answered. It holds the only place while it does.
+    let (mut slow, mut end_body) = trickling_write(&app, sample_row("users", "u1"));
+    // Until it holds the place: then a probe write with no valid row (which
+    // writes nothing either way) is refused with 503 rather than read and
+    // answered 422. A probe holds the place for an instant itself: should the
+    // trickling write arrive just then, it is refused, and sent again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let probe = app.push("users", "application/json", "[{\"id\": 5}]").await;
+        let status = probe.status().as_u16();
+        assert!(status == 422 || status == 503, "probe: {status}");
+        if status == 503 {
+            break;
         }
-    });
-    let slow = app
-        .client
-        .post(format!("{}/api/users", app.address))
-        .bearer_auth(&app.write_key)
-        .header("Content-Type", "application/x-ndjson")
-        .body(reqwest::Body::wrap_stream(slow))
-        .send();
-    let second = async {
-        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
-        let started = Instant::now();
-        let response = app
-            .push(
-                "users",
-                "application/json",
-                json!([sample_row("users", "u2")]).to_string(),
-            )
-            .await;
-        (response, started.elapsed())
-    };
-    let (slow, (second, took)) = futures_util::future::join(slow, second).await;
+        if slow.is_finished() {
+            let refused = (&mut slow).await.unwrap();
+            assert_eq!(
+                refused.status(),
+                503,
+                "the trickling write ended before it was told to"
+            );
+            (slow, end_body) = trickling_write(&app, sample_row("users", "u1"));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the trickling write never took the only place"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+    }
+    let started = Instant::now();
+    let second = app
+        .push(
+            "users",
+            "application/json",
+            json!([sample_row("users", "u2")]).to_string(),
+        )
+        .await;
+    let took = started.elapsed();
+    // The slow body ends; if its request failed already, it says so below.
+    let _ = end_body.send(());
     assert_eq!(second.status(), 503);
     assert!(second.headers().contains_key("retry-after"));
     assert!(
         took < Duration::from_millis(500),
         "refused at once, not queued"
     );
-    assert_eq!(slow.unwrap().status(), 200);
+    assert_eq!(slow.await.unwrap().status(), 200);
 
     // A body declared larger than the byte budget is refused before it is read.
     let response = app
@@ -176,6 +183,36 @@ async fn a_write_past_the_upload_budget_is_a_503_at_once() {
         )
         .await;
     assert_eq!(response.status(), 200);
+}
+
+/// A write of `row` whose NDJSON body trickles in, on a task of its own:
+/// the row, then nothing until told to end (or until the sender is
+/// dropped). Meanwhile it holds a place among the uploads.
+fn trickling_write(
+    app: &TestApp,
+    row: Value,
+) -> (
+    tokio::task::JoinHandle<reqwest::Response>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let (end, ends) = tokio::sync::oneshot::channel::<()>();
+    let first = format!("{row}\n").into_bytes();
+    let body = futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) }).chain(
+        futures_util::stream::once(async move {
+            let _ = ends.await;
+            Ok(Vec::new())
+        }),
+    );
+    let request = app
+        .request(Method::POST, "/api/users")
+        .bearer_auth(&app.write_key)
+        .header("Content-Type", "application/x-ndjson")
+        .body(reqwest::Body::wrap_stream(body))
+        .send();
+    (
+        actix_web::rt::spawn(async move { request.await.unwrap() }),
+        end,
+    )
 }
 
 /// Peak resident memory of a process, from /proc (VmHWM), in MiB.
@@ -208,10 +245,9 @@ async fn six_concurrent_60_mib_uploads_stay_within_the_memory_budget() {
     };
     let bodies: Vec<String> = (0..6).map(body).collect();
     assert!(bodies[0].len() > 60 * 1024 * 1024, "{}", bodies[0].len());
-    let client = reqwest::Client::new();
     let uploads = futures_util::future::join_all(bodies.into_iter().map(|body| {
-        client
-            .post(format!("{}/api/transactions", server.address))
+        server
+            .request(Method::POST, "/api/transactions")
             .bearer_auth(&app.write_key)
             .header("Content-Type", "text/csv")
             .body(body)
@@ -219,15 +255,18 @@ async fn six_concurrent_60_mib_uploads_stay_within_the_memory_budget() {
     }));
     let pulls = async {
         let mut slowest = Duration::ZERO;
+        let users = format!(
+            "/api/users?{}",
+            window("2020-10-10 07:00:00", "2020-10-10 08:00:00")
+        );
         for _ in 0..5 {
+            // Spacing, not synchronisation: five pulls spread over the
+            // uploads, for the slowest to be reported; nothing asserted
+            // depends on where they fall.
             actix_web::rt::time::sleep(Duration::from_millis(200)).await;
             let started = Instant::now();
-            let response = client
-                .get(format!(
-                    "{}/api/users?{}",
-                    server.address,
-                    window("2020-10-10 07:00:00", "2020-10-10 08:00:00")
-                ))
+            let response = server
+                .request(Method::GET, &users)
                 .bearer_auth(&app.read_key)
                 .send()
                 .await

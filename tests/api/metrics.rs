@@ -9,13 +9,7 @@ on_both_backends!(metrics_parse_as_prometheus_text_and_move_with_pulls_and_write
 /// The metrics as a Prometheus parser reads them, after checking that every
 /// line is a comment or `name{labels} value`.
 async fn scrape(app: &TestApp) -> prometheus_parse::Scrape {
-    let response = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .bearer_auth(&app.read_key)
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"]
         .to_str()
@@ -67,8 +61,7 @@ fn value(scrape: &prometheus_parse::Scrape, metric: &str, labels: &[(&str, &str)
 async fn metrics_parse_as_prometheus_text_and_move_with_pulls_and_writes(backend: Backend) {
     let app = spawn_app(backend).await;
     let anonymous = app
-        .client
-        .get(format!("{}/metrics", app.address))
+        .request(reqwest::Method::GET, "/metrics")
         .send()
         .await
         .unwrap();

@@ -2,15 +2,17 @@
 //! under concurrent writes, late data and clock skew.
 
 use crate::helpers::{
-    on_both_backends, rows_of, sample_row, spawn_app, spawn_app_on_system_clock_with, ts, window,
-    Backend, TestApp,
+    on_both_backends, request_to, rows_of, sample_row, spawn_app, spawn_app_on_system_clock_with,
+    ts, window, Backend, TestApp,
 };
 use hourglass::clock::ManualClock;
 use hourglass::datasets::catalog::Catalog;
 use hourglass::datasets::{sql, Dataset};
 use hourglass::db;
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 on_both_backends!(
@@ -27,22 +29,29 @@ on_both_backends!(
 async fn a_window_ending_in_the_next_seconds_is_waited_for_then_served(backend: Backend) {
     let app = spawn_app(backend).await;
     app.set_clock("2020-10-10 07:59:58");
-    let clock = app.clock.clone().unwrap();
-    // The clock reaches `to` 300 ms from now; until then the pull must wait.
-    actix_web::rt::spawn(async move {
-        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
-        clock.set(ts("2020-10-10 08:00:00"));
-    });
     let started = Instant::now();
-    let response = app
-        .pull(
-            "users",
-            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
-        )
-        .await;
+    let pull = async {
+        let response = app
+            .pull(
+                "users",
+                &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+            )
+            .await;
+        (response, Instant::now())
+    };
+    // Once the pull waits at the server, the clock stays short of `to` for
+    // 300 ms, then reaches it. The 300 ms is not synchronisation: it is the
+    // time the pull must be seen to wait.
+    let clock = async {
+        app.until_pulls_in_flight(1).await;
+        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+        app.set_clock("2020-10-10 08:00:00");
+        Instant::now()
+    };
+    let ((response, answered), reached) = futures_util::future::join(pull, clock).await;
     assert_eq!(response.status(), 200);
     assert!(
-        started.elapsed() >= Duration::from_millis(300),
+        answered >= reached && started.elapsed() >= Duration::from_millis(300),
         "served before `to` had passed"
     );
 }
@@ -178,42 +187,75 @@ async fn a_late_action_re_emits_its_session_with_the_new_totals(backend: Backend
     assert_eq!(again[0]["bet_count"], 2);
 }
 
-/// Starts a write on its own thread that stamps a user at `at`, then holds
-/// its transaction open for `hold` before committing.
-fn slow_write(app: &TestApp, id: i64, at: &str, hold: Duration) -> std::thread::JoinHandle<()> {
+/// A write of a user on its own thread, inside its transaction: stamped,
+/// holding the writers' lock, not committed until [`SlowWrite::commit`].
+struct SlowWrite {
+    commit: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// Starts a write on its own thread that stamps a user at `at`, and
+/// returns once it is inside its transaction (the row written, the lock
+/// held). It commits when told to ([`SlowWrite::commit`]), when joined, or
+/// when the `SlowWrite` is dropped.
+fn slow_write(app: &TestApp, id: i64, at: &str) -> SlowWrite {
     let pool = app.pools.write.clone();
     let clock = ManualClock::new(ts(at));
     let row = sample_row("users", id);
-    std::thread::spawn(move || {
+    let (started, in_transaction) = mpsc::channel();
+    let (commit, committing) = mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
         let mut conn = pool.get().unwrap();
         let rows = rows_of(&mut conn, "users", &[row]);
         let catalog = Catalog::load(&mut conn).unwrap();
         db::write_transaction(&mut conn, &clock, |conn, stamp| {
             sql::upsert(conn, catalog.shape(Dataset::named("users")), &rows, stamp)?;
-            std::thread::sleep(hold);
+            started.send(()).unwrap();
+            // Held until the test says so (or is gone: the sender dropped).
+            let _ = committing.recv();
             Ok::<_, diesel::result::Error>(())
         })
         .unwrap();
-    })
+    });
+    in_transaction
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the slow write never got inside its transaction");
+    SlowWrite { commit, thread }
+}
+
+impl SlowWrite {
+    /// Lets the write commit, without waiting for it.
+    fn commit(&self) {
+        self.commit.send(()).unwrap();
+    }
+
+    /// Lets the write commit, and waits until it has.
+    fn join(self) {
+        drop(self.commit);
+        self.thread.join().unwrap();
+    }
 }
 
 async fn a_pull_waits_for_the_write_in_flight_and_sees_it(backend: Backend) {
     let app = spawn_app(backend).await;
-    // Stamped 07:59:59, committed 400 ms later: after the pull has arrived.
-    let writer = slow_write(&app, 1, "2020-10-10 07:59:59", Duration::from_millis(400));
-    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    let response = app
-        .pull(
-            "users",
-            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
-        )
-        .await;
+    // Stamped 07:59:59 and in flight when the pull arrives; committed 400 ms
+    // after it has (a write in flight for a while is the case under test,
+    // not synchronisation).
+    let writer = slow_write(&app, 1, "2020-10-10 07:59:59");
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    let pull = app.pull("users", &query);
+    let commit = async {
+        app.until_pulls_in_flight(1).await;
+        actix_web::rt::time::sleep(Duration::from_millis(400)).await;
+        writer.commit();
+    };
+    let (response, ()) = futures_util::future::join(pull, commit).await;
+    writer.join();
     let waited = response.headers()["server-timing"]
         .to_str()
         .unwrap()
         .to_string();
     let body = response.text().await.unwrap();
-    writer.join().unwrap();
     assert_eq!(
         body.lines().count(),
         2,
@@ -224,9 +266,9 @@ async fn a_pull_waits_for_the_write_in_flight_and_sees_it(backend: Backend) {
 
 async fn a_pull_that_cannot_settle_in_time_is_503_not_an_incomplete_window(backend: Backend) {
     let app = spawn_app(backend).await;
-    // Holds the writers' lock longer than a pull may wait for it (5 s).
-    let writer = slow_write(&app, 1, "2020-10-10 07:59:59", Duration::from_millis(6500));
-    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    // Holds the writers' lock until the pull has been answered: longer than
+    // a pull may wait for it (5 s), however long that is.
+    let writer = slow_write(&app, 1, "2020-10-10 07:59:59");
     let started = Instant::now();
     let response = app
         .pull(
@@ -238,12 +280,12 @@ async fn a_pull_that_cannot_settle_in_time_is_503_not_an_incomplete_window(backe
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
     // The bound holds however long the write: the pull gives up at 5 s, it
-    // does not wait out the 6.5 s transaction.
+    // does not wait out the transaction, which is still open.
     assert!(
         waited >= Duration::from_millis(4900) && waited < Duration::from_millis(6000),
         "waited {waited:?}"
     );
-    writer.join().unwrap();
+    writer.join();
     let rows = app
         .pull_json(
             "users",
@@ -346,13 +388,78 @@ pub async fn next_window(
     let ahead = (to - chrono::Utc::now().naive_utc())
         .to_std()
         .unwrap_or_default();
+    // Not synchronisation: a consumer pulls a window once its end has come,
+    // and the clock must get there.
     actix_web::rt::time::sleep(ahead).await;
-    let query = format!(
-        "from={}&to={}",
-        from.format("%Y-%m-%dT%H:%M:%S%.6f"),
-        to.format("%Y-%m-%dT%H:%M:%S%.6f")
-    );
-    (to, query)
+    (to, format!("from={}&to={}", micros(from), micros(to)))
+}
+
+/// A time as a window's bound, to the microsecond.
+fn micros(at: chrono::NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
+/// A consumer's consecutive windows of one length, each handed out once it
+/// has ended, for as long as writers are writing and one window more: the
+/// last ends after every writer had finished, so that every write they made
+/// (stamped before it committed, and committed before its writer went on)
+/// is in a window handed out. Writers that stop at a time of their own may
+/// still be waiting for their last write then; the windows wait for them.
+pub struct Windows {
+    /// Where the next window starts: the end of the last one handed out.
+    from: chrono::NaiveDateTime,
+    length: Duration,
+    /// When every writer had been seen finished.
+    writers_done: Option<chrono::NaiveDateTime>,
+    /// How long the writers may take to finish, from `started`.
+    within: Duration,
+    started: Instant,
+}
+
+impl Windows {
+    /// Windows of `length` from `from`; the writers must finish within
+    /// `within` from now.
+    pub fn new(from: chrono::NaiveDateTime, length: Duration, within: Duration) -> Windows {
+        Windows {
+            from,
+            length,
+            writers_done: None,
+            within,
+            started: Instant::now(),
+        }
+    }
+
+    /// The next window to pull, once it has ended (its query string), or
+    /// `None` once the last one handed out ends after `writers` had all
+    /// finished.
+    pub async fn next<T>(&mut self, writers: &[std::thread::JoinHandle<T>]) -> Option<String> {
+        if self.writers_done.is_none() && writers.iter().all(|w| w.is_finished()) {
+            self.writers_done = Some(chrono::Utc::now().naive_utc());
+        }
+        match self.writers_done {
+            Some(done) if self.from > done => return None,
+            Some(_) => {}
+            None => assert!(
+                self.started.elapsed() < self.within,
+                "the writers had not finished within {:?}",
+                self.within
+            ),
+        }
+        let (to, query) = next_window(self.from, self.length).await;
+        self.from = to;
+        Some(query)
+    }
+
+    /// The end of the last window handed out.
+    pub fn end(&self) -> chrono::NaiveDateTime {
+        self.from
+    }
+
+    /// The query for everything before the end of the last window handed
+    /// out: what the windows covered, and all that came before.
+    pub fn everything(&self) -> String {
+        format!("from=2000-01-01T00:00:00&to={}", micros(self.from))
+    }
 }
 
 /// Pulls the consumer of [`check_no_miss`] runs at once with one key: one per
@@ -384,26 +491,36 @@ pub async fn check_no_miss(
         })
         .collect();
 
+    // Servers given by address (this app, or other processes), through a
+    // client of the consumer's own.
     let client = reqwest::Client::new();
     let pull = |server: &str, dataset: &str, query: &str| {
-        client
-            .get(format!("{server}/api/{dataset}?{query}"))
-            .bearer_auth(read_key)
-            .send()
+        request_to(
+            &client,
+            Method::GET,
+            server,
+            &format!("/api/{dataset}?{query}"),
+        )
+        .bearer_auth(read_key)
+        .send()
     };
     let mut copies: Vec<Copy> = ["users", "transactions", "wallets", "game_sessions", "bets"]
         .into_iter()
         .map(Copy::new)
         .collect();
     let started = chrono::Utc::now().naive_utc();
-    let mut from = started - chrono::Duration::seconds(1);
+    // Until every write has committed: a write sent just before `stop` may
+    // commit well after it, under load.
+    let mut windows = Windows::new(
+        started - chrono::Duration::seconds(1),
+        WINDOW,
+        WRITING + Duration::from_secs(60),
+    );
     let mut waits = Vec::new();
-    let (mut pulled, mut windows) = (0, 0);
-    let end = started + chrono::Duration::from_std(WRITING + Duration::from_secs(1)).unwrap();
-    while from < end {
-        let (to, query) = next_window(from, WINDOW).await;
-        let server = &pull_from[windows % pull_from.len()];
-        windows += 1;
+    let (mut pulled, mut pulls) = (0, 0);
+    while let Some(query) = windows.next(&writers).await {
+        let server = &pull_from[pulls % pull_from.len()];
+        pulls += 1;
         // All datasets at once, the moment the window has ended: that is
         // when writes in flight are most likely to straddle `to`.
         let responses = futures_util::future::join_all(copies.iter().map(|copy| async {
@@ -429,21 +546,22 @@ pub async fn check_no_miss(
             );
             pulled += copy.apply(&body);
         }
-        from = to;
     }
     let written: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    let covered = windows.end() - started;
 
-    // The final state, from one window over everything.
-    let everything = format!(
-        "from=2000-01-01T00:00:00&to={}",
-        from.format("%Y-%m-%dT%H:%M:%S%.6f")
-    );
+    // The final state, from one window over everything the consumer's
+    // windows covered (and all before).
+    let everything = windows.everything();
     for copy in &copies {
         let mut truth = Copy::new(copy.dataset);
         let response = pull(&pull_from[0], copy.dataset, &everything)
             .await
             .unwrap();
-        truth.apply(&response.text().await.unwrap());
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 200, "{} {everything}: {body}", copy.dataset);
+        truth.apply(&body);
         let missing = truth
             .rows
             .keys()
@@ -469,8 +587,10 @@ pub async fn check_no_miss(
     }
     waits.sort_by(f64::total_cmp);
     eprintln!(
-        "no-miss: {written} rows written, {pulled} pulled in {} pulls; settle wait median {:.3} ms, max {:.3} ms",
+        "no-miss: {written} rows written in {} ms, {pulled} pulled in {} pulls of windows up to {} ms after the start; settle wait median {:.3} ms, max {:.3} ms",
+        WRITING.as_millis(),
         waits.len(),
+        covered.num_milliseconds(),
         waits[waits.len() / 2],
         waits[waits.len() - 1]
     );
@@ -522,8 +642,7 @@ fn write_until(
                 })
                 .collect();
             let server = &servers[version as usize % servers.len()];
-            let response = client
-                .post(format!("{server}/api/{dataset}"))
+            let response = request_to(&client, Method::POST, server, &format!("/api/{dataset}"))
                 .bearer_auth(key)
                 .json(&rows)
                 .send()

@@ -2,13 +2,14 @@
 //! browser's own behaviour is `.ci/browser_test.sh`'s).
 
 use crate::helpers::{on_both_backends, spawn_app, Backend};
+use reqwest::Method;
 
 on_both_backends!(the_page_asks_for_a_read_key_and_says_what_was_wrong,);
 
 async fn the_page_asks_for_a_read_key_and_says_what_was_wrong(backend: Backend) {
     let app = spawn_app(backend).await;
     let page = |password: Option<&str>, query: &str| {
-        let request = app.client.get(format!("{}/{query}", app.address));
+        let request = app.request(Method::GET, &format!("/{query}"));
         match password {
             Some(password) => request.basic_auth("analyst", Some(password)),
             None => request,
@@ -68,8 +69,7 @@ async fn the_page_asks_for_a_read_key_and_says_what_was_wrong(backend: Backend) 
         ("app.css", "text/css; charset=utf-8"),
     ] {
         let response = app
-            .client
-            .get(format!("{}/assets/{asset}", app.address))
+            .request(Method::GET, &format!("/assets/{asset}"))
             .send()
             .await
             .unwrap();
@@ -85,8 +85,7 @@ async fn the_page_asks_for_a_read_key_and_says_what_was_wrong(backend: Backend) 
         );
     }
     let missing = app
-        .client
-        .get(format!("{}/assets/secrets.txt", app.address))
+        .request(Method::GET, "/assets/secrets.txt")
         .send()
         .await
         .unwrap();

@@ -8,6 +8,7 @@
 use crate::helpers::{
     bet_writer, on_both_backends, spawn_app_on_system_clock_with, Backend, BetWrites,
 };
+use crate::no_miss::Windows;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -86,27 +87,22 @@ async fn a_points_engine_fed_by_bets_and_deletions_ends_with_the_true_ledger(bac
         })
         .collect();
 
-    let pull = |dataset: &str, query: &str| {
-        let request = app
-            .client
-            .get(format!("{}/api/{dataset}?{query}&format=json", app.address))
-            .bearer_auth(&app.read_key)
-            .send();
-        async move {
-            let response = request.await.unwrap();
-            assert_eq!(response.status(), 200);
-            response.json::<Vec<Value>>().await.unwrap()
-        }
-    };
     let mut awards = Awards::new();
     let (mut awarded, mut revoked) = (0, 0);
     let started = chrono::Utc::now().naive_utc();
-    let mut from = started - chrono::Duration::seconds(1);
-    let end = started + chrono::Duration::from_std(WRITING + Duration::from_secs(1)).unwrap();
-    while from < end {
-        let (to, query) = crate::no_miss::next_window(from, WINDOW).await;
-        let (bets, deletions) =
-            futures_util::future::join(pull("bets", &query), pull("deletions", &query)).await;
+    // Until a window has ended after every writer had finished, so that
+    // the last writes, however late they commit, are in some window.
+    let mut windows = Windows::new(
+        started - chrono::Duration::seconds(1),
+        WINDOW,
+        WRITING + Duration::from_secs(60),
+    );
+    while let Some(query) = windows.next(&writers).await {
+        let (bets, deletions) = futures_util::future::join(
+            app.pull_json("bets", &query),
+            app.pull_json("deletions", &query),
+        )
+        .await;
         // A window's deletions first, then its rows: a row in the window
         // exists (it was written again after any delete in the window).
         for deletion in deletions.iter().filter(|d| d["dataset"] == "bets") {
@@ -117,17 +113,14 @@ async fn a_points_engine_fed_by_bets_and_deletions_ends_with_the_true_ledger(bac
             awarded += a;
             revoked += r;
         }
-        from = to;
     }
     let writes: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
 
-    // The truth: every bet there is now, in one window over all time.
-    let everything = format!(
-        "from=2000-01-01T00:00:00&to={}",
-        from.format("%Y-%m-%dT%H:%M:%S%.6f")
-    );
+    // The truth: every bet there is now, in one window over all time the
+    // consumer covered.
+    let everything = windows.everything();
     let mut truth = Awards::new();
-    for bet in pull("bets", &everything).await {
+    for bet in app.pull_json("bets", &everything).await {
         apply_bet(&mut truth, &bet);
     }
     assert!(

@@ -62,10 +62,9 @@ async fn a_large_window_streams_in_flat_memory() {
     ))
     .unwrap();
     let server = ServerProcess::start(&app.database_url, &[]).await;
-    let client = reqwest::Client::new();
     let pull = |query: String| {
-        let request = client
-            .get(format!("{}/api/transactions?{query}", server.address))
+        let request = server
+            .request(reqwest::Method::GET, &format!("/api/transactions?{query}"))
             .bearer_auth(&app.read_key);
         async move {
             let mut response = request.send().await.unwrap();
@@ -129,20 +128,20 @@ async fn a_pull_from_a_lagging_replica_waits_for_it() {
     )
     .await;
     app.set_clock(PRESENT);
-    let resume = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(700));
+    let started = Instant::now();
+    let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
+    let pull = app.pull_json("users", &query);
+    // The replica replays again 700 ms after the pull has reached the
+    // server: a lag the pull must wait out (the 700 ms is the lag under
+    // test, not synchronisation).
+    let resume = async {
+        app.until_pulls_in_flight(1).await;
+        actix_web::rt::time::sleep(Duration::from_millis(700)).await;
         replica
             .batch_execute("SELECT pg_wal_replay_resume()")
             .unwrap();
-    });
-    let started = Instant::now();
-    let rows = app
-        .pull_json(
-            "users",
-            &window("2020-10-10 07:00:00", "2020-10-10 08:00:00"),
-        )
-        .await;
-    resume.join().unwrap();
+    };
+    let (rows, ()) = futures_util::future::join(pull, resume).await;
     assert_eq!(
         rows.len(),
         1,

@@ -5,6 +5,7 @@ use crate::helpers::{
 };
 use hourglass::datasets::column::Kind;
 use hourglass::datasets::Dataset;
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -340,7 +341,7 @@ async fn an_empty_window_still_has_its_header_or_brackets_and_x_columns(backend:
     // NDJSON window still tells a client its columns.
     for format in ["csv", "json", "ndjson"] {
         for dataset in ["bets", "game_sessions", "deletions"] {
-            let response = app.pull(dataset, &format!("{query}&format={format}")).await;
+            let response = app.pull_as(dataset, &query, format).await;
             assert_eq!(
                 response.headers()["x-columns"].to_str().unwrap(),
                 spec_columns(dataset),
@@ -364,16 +365,15 @@ async fn content_type_follows_format_and_accept(backend: Backend) {
         "text/csv; charset=utf-8"
     );
     assert_eq!(
-        content_type(&app.pull("users", &format!("{query}&format=json")).await),
+        content_type(&app.pull_as("users", &query, "json").await),
         "application/json"
     );
     assert_eq!(
-        content_type(&app.pull("users", &format!("{query}&format=ndjson")).await),
+        content_type(&app.pull_as("users", &query, "ndjson").await),
         "application/x-ndjson"
     );
     let response = app
-        .client
-        .get(format!("{}/api/users?{query}", app.address))
+        .request(Method::GET, &format!("/api/users?{query}"))
         .bearer_auth(&app.read_key)
         .header("Accept", "application/json")
         .send()
@@ -419,9 +419,9 @@ async fn gzip_is_used_when_asked_for_and_holds_the_same_bytes(backend: Backend) 
         .await;
     let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
     let plain = app.pull_text("logins", &query).await;
+    // The app's client does not decompress: the bytes are the server's.
     let response = app
-        .client
-        .get(format!("{}/api/logins?{query}", app.address))
+        .request(Method::GET, &format!("/api/logins?{query}"))
         .bearer_auth(&app.read_key)
         .header("Accept-Encoding", "gzip")
         .send()

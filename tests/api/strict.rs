@@ -5,6 +5,7 @@
 use crate::helpers::{
     new_database, on_both_backends, sample_row, spawn_app, spawn_app_with, window, Backend,
 };
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::io::Write;
 
@@ -75,8 +76,7 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 async fn gzip_bodies_are_read_within_the_limit_and_other_encodings_are_415s(backend: Backend) {
     let app = spawn_app_with(backend, |settings| settings.max_body_bytes = 200_000).await;
     let post = |encoding: &'static str, body: Vec<u8>| {
-        app.client
-            .post(format!("{}/api/users", app.address))
+        app.request(Method::POST, "/api/users")
             .bearer_auth(&app.write_key)
             .header("Content-Type", "application/json")
             .header("Content-Encoding", encoding)
@@ -151,7 +151,6 @@ async fn an_unknown_query_parameter_is_a_400_unless_allowed(backend: Backend) {
 
 async fn wrong_methods_are_405s_with_allow(backend: Backend) {
     let app = spawn_app(backend).await;
-    use reqwest::Method;
     for (method, path, allow) in [
         (Method::PUT, "/api/users", "GET, POST"),
         (Method::DELETE, "/api/users", "GET, POST"),
@@ -166,8 +165,7 @@ async fn wrong_methods_are_405s_with_allow(backend: Backend) {
         (Method::DELETE, "/openapi.yaml", "GET"),
     ] {
         let response = app
-            .client
-            .request(method.clone(), format!("{}{path}", app.address))
+            .request(method.clone(), path)
             .bearer_auth(&app.write_key)
             .send()
             .await
@@ -176,8 +174,7 @@ async fn wrong_methods_are_405s_with_allow(backend: Backend) {
         assert_eq!(response.headers()["allow"], allow, "{method} {path}");
     }
     let spec = app
-        .client
-        .get(format!("{}/openapi.yaml", app.address))
+        .request(Method::GET, "/openapi.yaml")
         .send()
         .await
         .unwrap();
@@ -205,15 +202,12 @@ async fn a_key_in_the_query_string_is_refused_and_never_logged(backend: Backend)
             .unwrap();
         String::from_utf8(output.stdout).unwrap().trim().to_string()
     };
+    // A server process of its own, logging to a file the test reads.
     let server = crate::helpers::ServerProcess::start_logging(&database, &[], &log).await;
-    let client = reqwest::Client::new();
+    let get = |path: &str| server.request(Method::GET, path);
     let query = window("2020-10-10 07:00:00", "2020-10-10 08:00:00");
     for parameter in ["key", "api_key", "access_token", "token", "API_KEY"] {
-        let response = client
-            .get(format!(
-                "{}/api/users?{query}&{parameter}={key}",
-                server.address
-            ))
+        let response = get(&format!("/api/users?{query}&{parameter}={key}"))
             .send()
             .await
             .unwrap();
@@ -223,26 +217,14 @@ async fn a_key_in_the_query_string_is_refused_and_never_logged(backend: Backend)
         assert!(detail.contains("Authorization: Bearer"), "{detail}");
         assert!(!detail.contains(&key), "the answer does not echo the key");
     }
-    for url in [
-        format!("{}/health?key={key}", server.address),
-        format!("{}/nowhere?token={key}", server.address),
-        format!(
-            "{}/api/users?from={key}&to=2020-10-10+08:00:00",
-            server.address
-        ),
-        format!("{}/api/users?{query}&note={key}", server.address),
+    for path in [
+        format!("/health?key={key}"),
+        format!("/nowhere?token={key}"),
+        format!("/api/users?from={key}&to=2020-10-10+08:00:00"),
+        format!("/api/users?{query}&note={key}"),
     ] {
-        client
-            .get(url)
-            .bearer_auth("hg_wrong")
-            .send()
-            .await
-            .unwrap();
-        client
-            .get(format!(
-                "{}/api/users?{query}&signature={key}",
-                server.address
-            ))
+        get(&path).bearer_auth("hg_wrong").send().await.unwrap();
+        get(&format!("/api/users?{query}&signature={key}"))
             .bearer_auth(&key)
             .send()
             .await
