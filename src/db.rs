@@ -129,6 +129,17 @@ macro_rules! storage_errors_into {
 }
 pub(crate) use storage_errors_into;
 
+/// Why streaming a query's rows stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The database failed: the output is incomplete and must look broken.
+    #[error("query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// Writing out failed, usually because the client went away.
+    #[error("output failed: {0}")]
+    Sink(#[from] std::io::Error),
+}
+
 /// Where the database lives and how many connections to keep.
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {

@@ -9,8 +9,9 @@
 use crate::datasets::activity;
 use crate::datasets::catalog::{Catalog, Shape};
 use crate::datasets::column::{Cell, Kind};
-use crate::db::statement::{stream_rows, StreamError};
+use crate::db::statement::stream_rows;
 use crate::db::DbConnection;
+use crate::db::StreamError;
 use crate::encode::json::{object_keys, write_object};
 use crate::encode::{Encoder, Scratch, CHUNK_SIZE};
 use crate::timestamp::TimeWindow;

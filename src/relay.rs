@@ -35,7 +35,7 @@ mod webhook;
 use crate::clock::Clock;
 use crate::datasets::catalog::Catalog;
 use crate::datasets::Dataset;
-use crate::db::statement::StreamError;
+use crate::db::StreamError;
 use crate::db::{self, DbConnection, DbPool, Pools, StorageError};
 use crate::timestamp::{TimeWindow, Timestamp};
 use crate::visibility::SettleError;

@@ -9,7 +9,8 @@
 
 use super::catalog::{Catalog, Shape};
 use crate::db::row::{RowBuf, Slot};
-use crate::db::statement::{quote, Statement, StreamError};
+use crate::db::statement::{quote, Statement};
+use crate::db::StreamError;
 use crate::db::{with_backend, DbConnection};
 use crate::timestamp::TimeWindow;
 use diesel::RunQueryDsl;

@@ -14,7 +14,7 @@
 //! 1.5 × `psql \copy`; BENCHMARKS.md has the profile).
 
 use super::row::RowBuf;
-use super::statement::StreamError;
+use super::StreamError;
 use diesel::pg::PgRowByRowLoadingMode;
 use diesel::pg::{Pg, PgConnection};
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};

@@ -6,7 +6,7 @@
 
 use super::pg_cursor::stream_with_cursor;
 use super::row::{RowBuf, Value};
-use super::DbConnection;
+use super::{DbConnection, StreamError};
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
@@ -14,17 +14,6 @@ use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Untyped};
 use diesel::{QueryResult, RunQueryDsl};
 use std::borrow::Cow;
 use std::io;
-
-/// Why streaming a query's rows stopped early.
-#[derive(Debug, thiserror::Error)]
-pub enum StreamError {
-    /// The database failed: the output is incomplete and must look broken.
-    #[error("query failed: {0}")]
-    Query(#[from] diesel::result::Error),
-    /// Writing out failed, usually because the client went away.
-    #[error("output failed: {0}")]
-    Sink(#[from] io::Error),
-}
 
 /// Quotes an identifier. Column names come from the description or from
 /// custom field names checked against `[a-z][a-z0-9_]*`, so this is for
