@@ -58,13 +58,13 @@ pub fn activity<W: Write>(
     rows: &mut u64,
 ) -> Result<W, StreamError> {
     let array = format != Format::Ndjson;
-    // Each dataset's object keys, `dataset` first.
+    // Each dataset's object keys, `dataset` first, by its place in the catalog.
     let keys: Vec<_> = catalog
         .shapes()
         .map(|shape| {
             let mut names = vec!["dataset"];
             names.extend(shape.columns.iter().map(|c| c.name.as_ref()));
-            (shape.dataset, object_keys(&names))
+            object_keys(&names)
         })
         .collect();
     let mut buffer = Vec::with_capacity(CHUNK_SIZE + 4096);
@@ -72,14 +72,10 @@ pub fn activity<W: Write>(
     if array {
         buffer.push(b'[');
     }
-    activity::for_each_row(conn, catalog, player, window, |shape, row| {
+    activity::for_each_row(conn, catalog, player, window, |place, shape, row| {
         if array {
             buffer.extend_from_slice(if *rows == 0 { b"\n" } else { b",\n" });
         }
-        let (_, keys) = keys
-            .iter()
-            .find(|(dataset, _)| *dataset == shape.dataset)
-            .expect("every shape of the catalog has its keys");
         let name = Cell::Text(shape.dataset.name());
         let cells = shape
             .columns
@@ -88,7 +84,7 @@ pub fn activity<W: Write>(
             .map(|(column, slot)| column.kind.cell(*slot, &row.text));
         write_object(
             &mut buffer,
-            keys,
+            &keys[place],
             std::iter::once(name).chain(cells),
             &mut scratch,
         )?;

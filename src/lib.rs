@@ -5,7 +5,7 @@
 //! JSON or NDJSON (`GET /api/<dataset>?from=…&to=…`), per InTarget's spec.
 //!
 //! Where to start reading: [`routes`] (the route table) → [`routes`]'s
-//! handlers → [`stream`] (pulls) and [`ingest`] (writes) → [`datasets`]
+//! handlers → [`stream`] and [`export`] (pulls) and [`ingest`] (writes) → [`datasets`]
 //! (every dataset described once, in `datasets::defs`, and the generic code
 //! that reads, stores and writes rows from that description) → [`db`].
 //! [`relay`] is a consumer of consecutive windows run in-process: it pushes

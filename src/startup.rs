@@ -6,7 +6,7 @@ use crate::auth::KeyGuard;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::datasets::catalog::{Catalog, LiveCatalog};
-use crate::db::{self, DbError, DbPool, Pools, StorageError};
+use crate::db::{self, DbError, Pools, StorageError};
 use crate::report::cause_chain;
 use crate::routes;
 use crate::state::{Db, Limits, Tallies};
@@ -55,7 +55,6 @@ pub struct Application {
     keys: web::Data<KeyGuard>,
     limits: web::Data<Limits>,
     tallies: web::Data<Tallies>,
-    catalog_pool: DbPool,
 }
 
 impl Application {
@@ -96,7 +95,6 @@ impl Application {
             metrics.last_write(dataset, at);
         }
         drop(conn);
-        let catalog_pool = pools.read.clone();
         let stopping = Arc::new(AtomicBool::new(false));
         let keys = web::Data::new(KeyGuard::new(
             pools.control.clone(),
@@ -190,7 +188,6 @@ impl Application {
             keys,
             limits,
             tallies,
-            catalog_pool,
         })
     }
 
@@ -200,12 +197,13 @@ impl Application {
 
     /// Serves until the process is told to stop (Ctrl-C, SIGTERM).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let (db, pool) = (self.db.clone(), self.catalog_pool);
+        // Read where pulls read (see `build_with`).
+        let db = self.db.clone();
         let catalog = actix_web::rt::spawn(keep_fresh(
             "custom fields",
             CATALOG_REFRESH,
             move || -> Result<_, StorageError> {
-                let changed = db.catalog.refresh(&mut *pool.get()?)?;
+                let changed = db.catalog.refresh(&mut *db.pools.read.get()?)?;
                 Ok(changed.then_some("custom fields changed; new pulls and writes use them"))
             },
         ));

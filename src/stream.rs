@@ -23,8 +23,7 @@
 
 use crate::datasets::catalog::Catalog;
 use crate::datasets::Dataset;
-use crate::db::DbPool;
-use crate::db::StreamError;
+use crate::db::{DbPool, StreamError};
 use crate::encode::CHUNK_SIZE;
 use crate::error::ApiError;
 use crate::timestamp::TimeWindow;

@@ -58,7 +58,8 @@ db::storage_errors_into!(SettleError);
 pub const MAX_FUTURE_WAIT: Duration = Duration::from_secs(5);
 
 /// Waits until `to` has passed by `clock`, if it is at most
-/// [`MAX_FUTURE_WAIT`] ahead; refuses with 425 if it is further.
+/// [`MAX_FUTURE_WAIT`] ahead; refuses it further ahead
+/// ([`SettleError::TooEarly`], a 425 at the HTTP edge).
 pub async fn wait_until_past(clock: &dyn Clock, to: Timestamp) -> Result<(), SettleError> {
     let max_ahead = MAX_FUTURE_WAIT.as_micros() as i64;
     let ahead = to.as_micros() - clock.now().as_micros();

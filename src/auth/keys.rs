@@ -216,12 +216,8 @@ pub struct KeyRecord {
     pub allowed: Vec<IpNet>,
 }
 
-/// The record of `key`, or `None` if it is unknown or revoked: one indexed
-/// look-up by the key's hash.
-pub fn lookup(conn: &mut DbConnection, key: &str) -> QueryResult<Option<KeyRecord>> {
-    lookup_hash(conn, &hash_of(key))
-}
-
+/// The record of the key whose hash ([`hash_of`]) is `hash`, or `None` if
+/// it is unknown or revoked: one indexed look-up.
 pub(super) fn lookup_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<KeyRecord>> {
     let found: Option<ActiveKey> = api_keys::table
         .filter(api_keys::key_hash.eq(hash))

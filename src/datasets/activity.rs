@@ -21,6 +21,8 @@ const PAGE_ROWS: i64 = 500;
 
 /// One dataset's side of the merge.
 struct Source<'a> {
+    /// The shape's place in the catalog, which `f` is told.
+    place: usize,
     shape: &'a Shape,
     stamp: usize,
     /// `SELECT … WHERE player = ? AND stamp >= ? AND stamp < ?`, before the
@@ -37,7 +39,7 @@ struct Source<'a> {
 }
 
 impl<'a> Source<'a> {
-    fn new(shape: &'a Shape) -> Self {
+    fn new(place: usize, shape: &'a Shape) -> Self {
         let stamp = shape.stamp.expect("a dataset with a player has a stamp");
         let columns: Vec<String> = shape.columns.iter().map(|c| quote(c.sql_name())).collect();
         let (stamp_sql, key_sql) = (
@@ -45,6 +47,7 @@ impl<'a> Source<'a> {
             quote(shape.columns[shape.key].sql_name()),
         );
         Source {
+            place,
             shape,
             stamp,
             select: format!(
@@ -123,20 +126,22 @@ fn key_of(row: &RowBuf, key: usize) -> &str {
     }
 }
 
-/// Hands the player's rows in `window` to `f`, with their dataset's shape,
-/// every dataset merged in (last-modified, dataset, key) order. Returns how
-/// many rows it handed on.
+/// Hands the player's rows in `window` to `f`, with their dataset's shape
+/// and its place in `catalog.shapes()` (for what the caller keeps per
+/// dataset), every dataset merged in (last-modified, dataset, key) order.
+/// Returns how many rows it handed on.
 pub fn for_each_row(
     conn: &mut DbConnection,
     catalog: &Catalog,
     player: &str,
     window: TimeWindow,
-    mut f: impl FnMut(&Shape, &RowBuf) -> std::io::Result<()>,
+    mut f: impl FnMut(usize, &Shape, &RowBuf) -> std::io::Result<()>,
 ) -> Result<u64, StreamError> {
     let mut sources: Vec<Source> = catalog
         .shapes()
-        .filter(|shape| shape.dataset.def().player.is_some() && shape.stamp.is_some())
-        .map(Source::new)
+        .enumerate()
+        .filter(|(_, shape)| shape.dataset.def().player.is_some() && shape.stamp.is_some())
+        .map(|(place, shape)| Source::new(place, shape))
         .collect();
     let mut rows = 0;
     loop {
@@ -155,7 +160,7 @@ pub fn for_each_row(
         };
         let source = &mut sources[next];
         let row = source.page.pop_front().expect("a head");
-        f(source.shape, &row)?;
+        f(source.place, source.shape, &row)?;
         rows += 1;
     }
 }

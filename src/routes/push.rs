@@ -32,11 +32,11 @@ pub async fn push(
     let started = Instant::now();
     let name = path.into_inner();
     let dataset = super::dataset_for(&name, Dataset::is_pushable, "write", super::wrong_method)?;
-    let body = read_body(&req, payload, &limits.uploads, limits.max_body_bytes).await;
-    let written = match body {
-        Ok(body) => write(&db, dataset, body, started).await,
-        Err(error) => Err(error),
-    };
+    let written = async {
+        let body = read_body(&req, payload, &limits.uploads, limits.max_body_bytes).await?;
+        write(&db, dataset, body, started).await
+    }
+    .await;
     let written = written.inspect_err(|error| {
         tallies
             .metrics
