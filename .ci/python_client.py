@@ -1,6 +1,6 @@
-"""The client README's recipe generated (in the working directory) pulls
+"""The client docs/analysts.md's recipe generated (in the working directory) pulls
 typed rows: one `Bets` object per row of the JSON pull, field for field, and
-`download=True` asks for an attachment. Run by .ci/readme_recipes.sh."""
+`download=True` asks for an attachment. Run by .ci/analyst_recipes.sh."""
 import json
 import os
 import urllib.request

@@ -109,7 +109,7 @@ pub enum ApiError {
 }
 
 /// What an error is, for clients: a stable `code` to branch on, its HTTP
-/// status and a title. Every problem+json answer carries them; README and
+/// status and a title. Every problem+json answer carries them; docs/bad-input.md and
 /// openapi.yaml list [`PROBLEMS`] (a test checks that they agree).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Problem {
@@ -121,7 +121,7 @@ pub struct Problem {
 macro_rules! problems {
     ($($name:ident = $code:literal, $status:literal, $title:literal;)*) => {
         $(const $name: Problem = Problem { code: $code, status: $status, title: $title };)*
-        /// Every problem an answer may be, in the order README lists them.
+        /// Every problem an answer may be, in the order docs/bad-input.md lists them.
         pub const PROBLEMS: &[Problem] = &[$($name),*];
     };
 }

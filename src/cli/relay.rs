@@ -16,7 +16,7 @@ use std::sync::Arc;
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
-    /// The relay's TOML configuration (see README, "Feeding points engines").
+    /// The relay's TOML configuration (see docs/relay.md).
     #[arg(required = true)]
     config: Option<PathBuf>,
     /// Where a first run starts ("YYYY-MM-DD HH:MM:SS", UTC); without it,

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// The first player's id (README's examples use them); ids count up from here.
+/// The first player's id (the docs' examples use them); ids count up from here.
 const FIRST_PLAYER: u32 = 10_001;
 
 /// One of a player's wallets and its balance in cents.
@@ -138,7 +138,7 @@ impl<'a> Player<'a> {
         let (start, end) = (sim.timeline.start, sim.timeline.end);
         let id = number.to_string();
         let country = choose_country(&mut sim.rng);
-        // Player one is a regular who registered long ago: README's examples use them.
+        // Player one is a regular who registered long ago: the docs' examples use them.
         let existing = number == FIRST_PLAYER || sim.rng.bool();
         let registered = if existing {
             start - sim.rng.i64(DAY..700 * DAY)

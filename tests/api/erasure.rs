@@ -159,12 +159,12 @@ struct Erasure {
     erased_at: i64,
 }
 
-/// README's list of personal fields is the description's.
+/// docs/writing.md's list of personal fields is the description's.
 #[test]
-fn the_readme_lists_every_personal_field() {
+fn the_docs_list_every_personal_field() {
     use hourglass::datasets::Dataset;
-    let readme = include_str!("../../README.md");
-    let section = &readme[readme.find("### Erasing a player").unwrap()..];
+    let page = include_str!("../../docs/writing.md");
+    let section = &page[page.find("### Erasing a player").unwrap()..];
     for dataset in Dataset::all().filter(|d| d.def().player.is_some()) {
         let personal: Vec<&str> = dataset
             .def()
@@ -182,7 +182,12 @@ fn the_readme_lists_every_personal_field() {
                 l.trim_start()
                     .starts_with(&format!("- `{}`", dataset.name()))
             })
-            .unwrap_or_else(|| panic!("README lists no personal fields of {}", dataset.name()));
+            .unwrap_or_else(|| {
+                panic!(
+                    "docs/writing.md lists no personal fields of {}",
+                    dataset.name()
+                )
+            });
         let listed = line.split_once(": ").unwrap().1;
         let listed: Vec<&str> = listed.split(", ").take(personal.len()).collect();
         assert_eq!(listed, personal, "{}", dataset.name());

@@ -486,9 +486,9 @@ fn row_path(path: &str) -> String {
 }
 
 /// Every error code the server answers with is listed, with its status, in
-/// openapi.yaml's `Problem` schema and in README's table, and nothing else is.
+/// openapi.yaml's `Problem` schema and in docs/bad-input.md's table, and nothing else is.
 #[test]
-fn every_error_code_is_listed_in_openapi_yaml_and_the_readme() {
+fn every_error_code_is_listed_in_openapi_yaml_and_the_docs() {
     use hourglass::error::PROBLEMS;
     let codes: Vec<&str> = PROBLEMS.iter().map(|p| p.code).collect();
     let spec = include_str!("../../openapi.yaml");
@@ -502,8 +502,8 @@ fn every_error_code_is_listed_in_openapi_yaml_and_the_readme() {
         .split(", ")
         .collect();
     assert_eq!(listed, codes, "openapi.yaml's Problem.code enum");
-    let readme = include_str!("../../README.md");
-    let errors = &readme[readme.find("\n## Errors\n").unwrap() + 1..];
+    let page = include_str!("../../docs/bad-input.md");
+    let errors = &page[page.find("\n## Errors\n").unwrap() + 1..];
     let errors = &errors[..errors.find("\n## ").unwrap_or(errors.len())];
     let rows: Vec<(String, u16)> = errors
         .lines()
@@ -520,6 +520,6 @@ fn every_error_code_is_listed_in_openapi_yaml_and_the_readme() {
         .collect();
     assert_eq!(
         rows, wanted,
-        "README's error table (code, status), in order"
+        "docs/bad-input.md's error table (code, status), in order"
     );
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs README's "Loading windows with pandas / DuckDB / Excel" as written:
-# every sh and python block of that section, in order, against a seeded
-# `hourglass serve` on 127.0.0.1:8080 (the address the README uses), with
-# the key in KEY. Then checks, through the client the README generated, that
+# Runs docs/analysts.md ("Loading windows with pandas / DuckDB / Excel") as
+# written: every sh and python block of the page, in order, against a seeded
+# `hourglass serve` on 127.0.0.1:8080 (the address the docs use), with
+# the key in KEY. Then checks, through the client the page generated, that
 # a pull comes back as typed rows equal to the JSON pull. .ci/run runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,18 +24,17 @@ server=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:8080/health >/dev/null && break; sleep 0.1; done
 
 # The section's code blocks, numbered in order: 01.sh, 02.python, ...
-python3 - README.md "$work" <<'PY'
+python3 - docs/analysts.md "$work" <<'PY'
 import re, sys
-readme, out = open(sys.argv[1]).read(), sys.argv[2]
-section = readme.split("\n## Loading windows with pandas / DuckDB / Excel\n", 1)[1].split("\n## ", 1)[0]
-blocks = re.findall(r"^```(sh|python)\n(.*?)^```$", section, re.S | re.M)
-assert len(blocks) >= 5, f"only {len(blocks)} blocks in the section"
+page, out = open(sys.argv[1]).read(), sys.argv[2]
+blocks = re.findall(r"^```(sh|python)\n(.*?)^```$", page, re.S | re.M)
+assert len(blocks) >= 5, f"only {len(blocks)} blocks in the page"
 for n, (lang, code) in enumerate(blocks, 1):
     open(f"{out}/{n:02}.{lang}", "w").write(code)
 PY
 cd "$work"
 for block in [0-9][0-9].*; do
-  echo "== README block $block"
+  echo "== docs/analysts.md block $block"
   case "$block" in
     *.sh) bash -euo pipefail "$block" ;;
     *.python) python3 "$block" ;;
