@@ -1,58 +1,90 @@
 //! `game_sessions`: casino sessions rolled up from their game actions.
 //!
-//! The spec's three steps, in one SQL query: find every session with at
-//! least one action in `[from, to)` (index-only scans of `game_actions_window`
-//! and, for actions *written* in the window, `game_actions_written`), gather
-//! **all** actions of those sessions whatever their time
-//! (`game_actions_session`), and aggregate one row per session.
-//! Sums are taken over integer millionths and cast back to BIGINT, so they
-//! are exact on every backend (an overflow is an error, never a rounding).
+//! The spec composes a session window in three steps: find every session
+//! with an action in `[from, to)`, gather all of those sessions' actions
+//! whatever their time, and aggregate one row per session. Hourglass keeps
+//! the aggregate instead: the `game_sessions` table holds each session's
+//! totals, first and last action time and descriptive columns, updated by
+//! triggers in the transaction that writes its actions (see the migration
+//! `game_sessions_kept`). So a pull finds the window's sessions on indexes
+//! and reads their kept rows, and a session's cost no longer grows with its
+//! length; and once its actions are purged, a session keeps its totals.
 //!
-//! The select list is in the order of `game_sessions`' columns in
-//! [`super::defs`]; the round-trip tests pin every value to its column.
+//! A session is in `[from, to)` when
+//! 1. one of its actions happened in it (the spec's rule), or was written in
+//!    it (so a late action re-emits its session with the new totals); or
+//! 2. its own first or last action time, or its own stamp (the last write
+//!    that changed it: an action added, sent again, deleted or erased), is
+//!    in it. While the actions are kept, this finds nothing that 1 does not;
+//!    once they are purged, it is how the session is still found.
+//!
+//! The query reads the sessions in three disjoint parts, each on its own
+//! index, so a long window's first rows leave before its last are found:
+//! A. the last action in the window (`game_sessions_last`), in that order;
+//! B. the first action in the window and the last after it
+//!    (`game_sessions_first`);
+//! C. the rest: sessions with an action that happened or was written in the
+//!    window, or stamped in it, found on the actions' indexes and the
+//!    sessions' stamp index, less those of A and B (spanning the whole window,
+//!    or only written in it).
 
 use crate::db::statement::Statement;
 use crate::timestamp::TimeWindow;
 
-/// A session is in the window if one of its actions happened in it (the
-/// spec's rule) or was written in it (so a late action re-emits its session
-/// with the new totals); each side has its own index. Descriptive columns
-/// are the same on every action of a session; MIN picks one portably
-/// (PostgreSQL refuses bare columns).
-const SELECT: &str = "SELECT MIN(player_id), session_id, MIN(game_code), MIN(game_name), MIN(currency), \
-     COUNT(CASE WHEN action = 'bet' THEN 1 END), COUNT(CASE WHEN action = 'win' THEN 1 END), \
-     CAST(COALESCE(SUM(CASE WHEN action = 'bet' THEN amount END), 0) AS BIGINT), \
-     CAST(COALESCE(SUM(CASE WHEN action = 'win' THEN amount END), 0) AS BIGINT), \
-     MIN(created_at), MAX(created_at), MIN(game_vendor), MIN(balance_type), MIN(ip), \
-     MIN(user_agent), MIN(ref_code) \
-     FROM game_actions WHERE session_id IN (SELECT in_window.session_id FROM game_actions AS in_window \
-     WHERE (in_window.created_at >= ";
+/// The sessions' columns, in the dataset's order (the round-trip tests pin
+/// every value to its column).
+const COLUMNS: &str = "s.player_id, s.session_id, s.game_code, s.game_name, s.currency, \
+     s.bet_count, s.win_count, s.bet_amount, s.win_amount, s.created_at, s.updated_at, \
+     s.game_vendor, s.balance_type, s.ip, s.user_agent, s.ref_code";
 
-/// How many sessions [`window_statement`] would read: those with an action
-/// that happened or was written in the window.
-pub fn count_statement(window: TimeWindow) -> Statement<'static> {
-    let (from, to) = (window.from().as_micros(), window.to().as_micros());
-    Statement::new("SELECT COUNT(DISTINCT session_id) AS n FROM game_actions WHERE (created_at >= ")
-        .bind_int(from)
-        .sql(" AND created_at < ")
-        .bind_int(to)
-        .sql(") OR (modified_at >= ")
-        .bind_int(from)
-        .sql(" AND modified_at < ")
-        .bind_int(to)
-        .sql(")")
+/// The three parts' conditions on a session `s`; `{from}` and `{to}` are
+/// the window's bounds.
+const PART_A: &str = "s.updated_at >= {from} AND s.updated_at < {to}";
+const PART_B: &str = "s.created_at >= {from} AND s.created_at < {to} AND s.updated_at >= {to}";
+const PART_C: &str = "s.session_id IN (\
+         SELECT session_id FROM game_actions WHERE created_at >= {from} AND created_at < {to} \
+         UNION SELECT session_id FROM game_actions WHERE modified_at >= {from} AND modified_at < {to} \
+         UNION SELECT session_id FROM game_sessions WHERE modified_at >= {from} AND modified_at < {to}) \
+     AND NOT (s.updated_at >= {from} AND s.updated_at < {to}) \
+     AND NOT (s.created_at >= {from} AND s.created_at < {to} AND s.updated_at >= {to})";
+
+/// The window query of `game_sessions`: parts A, B and C one after the
+/// other, each in its index's order.
+pub fn window_statement(window: TimeWindow) -> Statement<'static> {
+    let part = |condition: &str, order: &str| {
+        format!("SELECT * FROM (SELECT {COLUMNS} FROM game_sessions AS s WHERE {condition} ORDER BY {order}) AS p")
+    };
+    let sql = [
+        part(PART_A, "s.updated_at, s.session_id"),
+        part(PART_B, "s.created_at, s.session_id"),
+        part(PART_C, "s.updated_at, s.session_id"),
+    ]
+    .join(" UNION ALL ");
+    bind_window(&sql, window)
 }
 
-/// The window query of `game_sessions`.
-pub fn window_statement(window: TimeWindow) -> Statement<'static> {
+/// How many sessions [`window_statement`] reads.
+pub fn count_statement(window: TimeWindow) -> Statement<'static> {
+    let sql = [PART_A, PART_B, PART_C]
+        .map(|condition| format!("(SELECT COUNT(*) FROM game_sessions AS s WHERE {condition})"))
+        .join(" + ");
+    bind_window(&format!("SELECT {sql} AS n"), window)
+}
+
+/// `sql` with every `{from}` and `{to}` bound to the window's bounds.
+fn bind_window(sql: &str, window: TimeWindow) -> Statement<'static> {
     let (from, to) = (window.from().as_micros(), window.to().as_micros());
-    Statement::new(SELECT)
-        .bind_int(from)
-        .sql(" AND in_window.created_at < ")
-        .bind_int(to)
-        .sql(") OR (in_window.modified_at >= ")
-        .bind_int(from)
-        .sql(" AND in_window.modified_at < ")
-        .bind_int(to)
-        .sql(")) GROUP BY session_id ORDER BY MAX(created_at), session_id")
+    let mut statement = Statement::new(String::new());
+    let mut rest = sql;
+    while let Some(start) = rest.find('{') {
+        let end = start + rest[start..].find('}').expect("a closed placeholder");
+        statement = statement.sql(rest[..start].to_string());
+        statement = match &rest[start..=end] {
+            "{from}" => statement.bind_int(from),
+            "{to}" => statement.bind_int(to),
+            other => unreachable!("unknown placeholder {other}"),
+        };
+        rest = &rest[end + 1..];
+    }
+    statement.sql(rest.to_string())
 }

@@ -6,10 +6,11 @@
 //! `deletions` feed with that stamp, so the feed has the window rules and
 //! the no-miss guarantee of every dataset, and a consumer that pulls it
 //! learns of every delete exactly once. Game actions are never pulled, so
-//! their deletes are not listed; instead, deleting game actions re-stamps
-//! what is left of their sessions, so that each session comes out again,
-//! with its new totals, in the window of the delete; a session left without
-//! actions is recorded as a deleted `game_sessions` row.
+//! their deletes are not listed; instead, deleting game actions takes them
+//! out of their sessions' kept totals and stamps the sessions again, so that
+//! each comes out again, with its new totals, in the window of the delete; a
+//! session left without actions is deleted and recorded as a deleted
+//! `game_sessions` row.
 
 use super::{BodyFormat, IngestError, RowError};
 use crate::clock::Clock;
@@ -19,9 +20,9 @@ use crate::db::row::Value;
 use crate::db::statement::{execute, quote, Statement};
 use crate::db::{self, with_backend, DbConnection, StorageError};
 use crate::timestamp::Timestamp;
-use diesel::sql_types::Text;
+use diesel::sql_types::{BigInt, Text};
 use diesel::RunQueryDsl;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 /// Keys one request may delete, at most: a bound on what a delete holds in
 /// memory and on how long its transaction runs.
@@ -60,16 +61,21 @@ pub fn delete(
     let seen_through_sessions = !shape.dataset.is_pullable();
     db::write_transaction(conn, clock, |conn, stamp| {
         let mut deleted = 0;
-        let mut sessions = BTreeSet::new();
+        let mut sessions = BTreeMap::new();
         for chunk in keys.chunks(KEYS_PER_STATEMENT) {
             if seen_through_sessions {
-                let select = in_list(
-                    Statement::new(
-                        "SELECT DISTINCT session_id AS key FROM game_actions WHERE id IN ",
-                    ),
+                let delete = in_list(
+                    Statement::new("DELETE FROM game_actions WHERE id IN "),
                     chunk,
-                );
-                sessions.extend(load_keys(conn, select)?);
+                )
+                .sql(" RETURNING session_id, action, amount");
+                let gone: Vec<GoneAction> = with_backend!(conn, c => delete.load(c))?;
+                deleted += gone.len();
+                for action in gone {
+                    let totals: &mut SessionDelta = sessions.entry(action.session_id).or_default();
+                    totals.take_out(&action.action, action.amount);
+                }
+                continue;
             }
             let delete = in_list(
                 Statement::new(format!("DELETE FROM {table} WHERE {key} IN ")),
@@ -78,13 +84,10 @@ pub fn delete(
             .sql(format!(" RETURNING {key} AS key"));
             let gone = load_keys(conn, delete)?;
             deleted += gone.len();
-            if !seen_through_sessions {
-                record(conn, dataset, &gone, stamp)?;
-            }
+            record(conn, dataset, &gone, stamp)?;
         }
         if !sessions.is_empty() {
-            let sessions: Vec<String> = sessions.into_iter().collect();
-            restamp_sessions(conn, &sessions, stamp)?;
+            take_out_of_sessions(conn, &sessions, stamp)?;
         }
         Ok(Deleted {
             dataset,
@@ -95,42 +98,113 @@ pub fn delete(
     })
 }
 
-/// The sessions of deleted actions: those with actions left are stamped
-/// again (they come out with their new totals), the others are recorded as
-/// deleted `game_sessions`.
-fn restamp_sessions(
+/// A deleted game action, as its session counted it.
+#[derive(diesel::QueryableByName)]
+struct GoneAction {
+    #[diesel(sql_type = Text)]
+    session_id: String,
+    #[diesel(sql_type = Text)]
+    action: String,
+    #[diesel(sql_type = BigInt)]
+    amount: i64,
+}
+
+/// What deleted actions took out of one session's totals.
+#[derive(Default)]
+struct SessionDelta {
+    bet_count: i64,
+    win_count: i64,
+    // Summed wide: a part of a session's amounts may not fit where their
+    // whole sum did (amounts of both signs).
+    bet_amount: i128,
+    win_amount: i128,
+}
+
+impl SessionDelta {
+    fn take_out(&mut self, action: &str, amount: i64) {
+        if action == "bet" {
+            self.bet_count += 1;
+            self.bet_amount += i128::from(amount);
+        } else {
+            self.win_count += 1;
+            self.win_amount += i128::from(amount);
+        }
+    }
+}
+
+/// A sum of taken-out amounts as a bind; past 64 bits, the session's total
+/// could not have held it.
+fn amount(sum: i128) -> Result<i64, StorageError> {
+    i64::try_from(sum).map_err(|_| {
+        StorageError::Failed(
+            format!("deleted game actions sum to {sum}, past a session's total").into(),
+        )
+    })
+}
+
+/// The sessions of deleted actions: their totals lose the deleted actions,
+/// their first and last action time and descriptive columns are taken again
+/// from the actions left (when none were purged), and they are stamped
+/// again, so they come out with their new totals in the delete's window.
+/// A session left with no action is deleted, and recorded as a deleted
+/// `game_sessions` row.
+fn take_out_of_sessions(
     conn: &mut DbConnection,
-    sessions: &[String],
+    sessions: &BTreeMap<String, SessionDelta>,
     stamp: Timestamp,
 ) -> Result<(), StorageError> {
+    for (session, delta) in sessions {
+        let update = Statement::new("UPDATE game_sessions SET bet_count = bet_count - ")
+            .bind_int(delta.bet_count)
+            .sql(", win_count = win_count - ")
+            .bind_int(delta.win_count)
+            .sql(", bet_amount = bet_amount - ")
+            .bind_int(amount(delta.bet_amount)?)
+            .sql(", win_amount = win_amount - ")
+            .bind_int(amount(delta.win_amount)?)
+            .sql(", modified_at = ")
+            .bind_int(stamp.as_micros())
+            .sql(" WHERE session_id = ")
+            .bind_text(session);
+        execute(conn, update)?;
+    }
+    let sessions: Vec<String> = sessions.keys().cloned().collect();
     for chunk in sessions.chunks(KEYS_PER_STATEMENT) {
-        let update = in_list(
+        // The actions left come out again too (a window by their stamp
+        // finds their session, as it finds any written action's).
+        let restamp = in_list(
             Statement::new("UPDATE game_actions SET modified_at = ")
                 .bind_int(stamp.as_micros())
                 .sql(" WHERE session_id IN "),
             chunk,
         );
-        execute(conn, update)?;
-        let left: BTreeSet<String> = load_keys(
+        execute(conn, restamp)?;
+        execute(conn, in_list(Statement::new(RECOMPUTE), chunk))?;
+        let emptied = load_keys(
             conn,
             in_list(
                 Statement::new(
-                    "SELECT DISTINCT session_id AS key FROM game_actions WHERE session_id IN ",
+                    "DELETE FROM game_sessions WHERE bet_count = 0 AND win_count = 0 \
+                     AND session_id IN ",
                 ),
                 chunk,
-            ),
-        )?
-        .into_iter()
-        .collect();
-        let emptied: Vec<String> = chunk
-            .iter()
-            .filter(|s| !left.contains(*s))
-            .cloned()
-            .collect();
+            )
+            .sql(" RETURNING session_id AS key"),
+        )?;
         record(conn, "game_sessions", &emptied, stamp)?;
     }
     Ok(())
 }
+
+/// A session's first and last action time and descriptive columns, taken
+/// again from its actions, for the sessions listed after it, when all of
+/// their actions are still kept (as the replace trigger does).
+const RECOMPUTE: &str = "UPDATE game_sessions SET (player_id, game_code, game_name, currency, \
+     created_at, updated_at, game_vendor, balance_type, ip, user_agent, ref_code) = \
+     (SELECT MIN(player_id), MIN(game_code), MIN(game_name), MIN(currency), MIN(created_at), \
+     MAX(created_at), MIN(game_vendor), MIN(balance_type), MIN(ip), MIN(user_agent), MIN(ref_code) \
+     FROM game_actions WHERE game_actions.session_id = game_sessions.session_id) \
+     WHERE bet_count + win_count > 0 AND NOT actions_purged AND session_id IN ";
 
 /// Records `keys` of `dataset` as deleted at `stamp`.
 fn record(

@@ -64,6 +64,15 @@ pub fn erase(
             .bind_text(player);
             rows += execute(conn, update)?;
         }
+        // Kept sessions hold an IP and a user agent of their own, which
+        // outlive the actions they came from once those are purged. They are
+        // not counted: `rows` counts the rows written, as it always has.
+        let sessions =
+            Statement::new("UPDATE game_sessions SET ip = NULL, user_agent = NULL, modified_at = ")
+                .bind_int(stamp.as_micros())
+                .sql(" WHERE player_id = ")
+                .bind_text(player);
+        execute(conn, sessions)?;
         let record = Statement::new("INSERT INTO erasures (player_id, erased_at) VALUES (")
             .bind_text(player)
             .sql(", ")

@@ -240,3 +240,233 @@ mod sums {
         Ok(())
     }
 }
+
+/// Kept totals against a model: any sequence of writes (new actions, and
+/// actions sent again with another session, kind, amount, time or IP) and
+/// deletes leaves every hour's sessions, their totals and their count as
+/// the rule computes them from the actions there are: a session is in a
+/// window when one of its actions happened or was written in it, or a write
+/// changed the session in it (an action left it, or was deleted).
+mod kept {
+    use crate::helpers::{new_database, Backend};
+    use hourglass::clock::ManualClock;
+    use hourglass::config::Settings;
+    use hourglass::datasets::catalog::Catalog;
+    use hourglass::datasets::Dataset;
+    use hourglass::db;
+    use hourglass::ingest::{self, BodyFormat};
+    use hourglass::money::Money;
+    use hourglass::timestamp::{TimeWindow, Timestamp};
+    use hourglass::window::Format;
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
+    use std::collections::BTreeMap;
+
+    /// An action as sent: (id, session, win, amount in millionths, minute
+    /// it happened after 00:00, IP or none).
+    type Sent = (u8, u8, bool, i64, i64, Option<u8>);
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Write(Vec<Sent>),
+        Delete(Vec<u8>),
+    }
+
+    fn ops() -> impl Strategy<Value = Vec<Op>> {
+        let sent = (
+            0u8..14,
+            0u8..4,
+            any::<bool>(),
+            -1_000_000i64..1_000_000_000,
+            0i64..360,
+            proptest::option::of(0u8..3),
+        );
+        let op = prop_oneof![
+            4 => proptest::collection::vec(sent, 1..6).prop_map(Op::Write),
+            1 => proptest::collection::vec(0u8..14, 1..4).prop_map(Op::Delete),
+        ];
+        proptest::collection::vec(op, 1..16)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+        #[test]
+        fn kept_sessions_follow_their_actions_on_sqlite(ops in ops()) {
+            check(Backend::Sqlite, ops)?;
+        }
+
+        #[test]
+        #[cfg_attr(not(hourglass_pg), ignore = "no PostgreSQL binaries were found at build time")]
+        fn kept_sessions_follow_their_actions_on_postgres(ops in ops()) {
+            check(Backend::Postgres, ops)?;
+        }
+    }
+
+    /// A stored action in the model: the sent fields and its stamp.
+    #[derive(Clone)]
+    struct Kept {
+        sent: Sent,
+        stamp: i64,
+    }
+
+    fn at(minute: i64) -> Timestamp {
+        let midnight = Timestamp::parse("2020-10-10 00:00:00").unwrap();
+        Timestamp::from_micros(midnight.as_micros() + minute * 60_000_000)
+    }
+
+    fn check(backend: Backend, ops: Vec<Op>) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::for_database(new_database(backend, dir.path()));
+        let pools = db::open(&settings.database).unwrap();
+        let mut conn = pools.write.get().unwrap();
+        let catalog = Catalog::load(&mut conn).unwrap();
+        let actions = catalog.shape(Dataset::named("game_actions"));
+        let sessions = catalog.shape(Dataset::named("game_sessions"));
+        let mut model: BTreeMap<u8, Kept> = BTreeMap::new();
+        // Each session's own stamp: the last write that changed it, which
+        // includes an action sent again into another session, and a delete.
+        let mut stamps: BTreeMap<u8, i64> = BTreeMap::new();
+        for (n, op) in ops.iter().enumerate() {
+            // Every write at its own minute, some before the actions they
+            // carry and some after (late actions).
+            let now = at(n as i64 * 23 + 1);
+            let clock = ManualClock::new(now);
+            match op {
+                Op::Write(sent) => {
+                    let rows: Vec<serde_json::Value> = sent
+                        .iter()
+                        .map(|&(id, session, win, micros, minute, ip)| {
+                            let mut row = super::action(
+                                &format!("a{id}"),
+                                &format!("s{session}"),
+                                if win { "win" } else { "bet" },
+                                &Money::from_micros(micros).to_string(),
+                                &at(minute).to_string(),
+                            );
+                            row["ip"] = ip.map_or(serde_json::Value::Null, |ip| {
+                                format!("10.0.0.{ip}").into()
+                            });
+                            row
+                        })
+                        .collect();
+                    let body = serde_json::Value::Array(rows).to_string();
+                    ingest::ingest(
+                        &mut conn,
+                        &clock,
+                        actions,
+                        BodyFormat::Json,
+                        body.as_bytes(),
+                    )
+                    .unwrap();
+                    // A batch that repeats an id stores its last row.
+                    let last: BTreeMap<u8, &Sent> =
+                        sent.iter().map(|sent| (sent.0, sent)).collect();
+                    for sent in last.into_values() {
+                        let old = model.insert(
+                            sent.0,
+                            Kept {
+                                sent: *sent,
+                                stamp: now.as_micros(),
+                            },
+                        );
+                        for session in old.map(|old| old.sent.1).into_iter().chain([sent.1]) {
+                            stamps.insert(session, now.as_micros());
+                        }
+                    }
+                }
+                Op::Delete(ids) => {
+                    let keys: Vec<String> = ids.iter().map(|id| format!("a{id}")).collect();
+                    ingest::delete::delete(&mut conn, &clock, actions, &keys).unwrap();
+                    let touched: Vec<u8> = ids
+                        .iter()
+                        .filter_map(|id| model.remove(id))
+                        .map(|k| k.sent.1)
+                        .collect();
+                    // What is left of their sessions is stamped again.
+                    for kept in model.values_mut() {
+                        if touched.contains(&kept.sent.1) {
+                            kept.stamp = now.as_micros();
+                        }
+                    }
+                    for session in touched {
+                        stamps.insert(session, now.as_micros());
+                    }
+                }
+            }
+        }
+        for hour in 0..8 {
+            let window = TimeWindow::new(at(hour * 60), at(hour * 60 + 60)).unwrap();
+            let inside = |t: i64| t >= window.from().as_micros() && t < window.to().as_micros();
+            let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for session in 0u8..4 {
+                let of: Vec<&Kept> = model.values().filter(|k| k.sent.1 == session).collect();
+                let in_window = stamps.get(&session).is_some_and(|&t| inside(t))
+                    || of
+                        .iter()
+                        .any(|k| inside(at(k.sent.4).as_micros()) || inside(k.stamp));
+                if of.is_empty() || !in_window {
+                    continue;
+                }
+                let sum = |win: bool| -> i64 {
+                    of.iter()
+                        .filter(|k| k.sent.2 == win)
+                        .map(|k| k.sent.3)
+                        .sum()
+                };
+                let count = |win: bool| of.iter().filter(|k| k.sent.2 == win).count().to_string();
+                let times = of.iter().map(|k| k.sent.4);
+                let ip = of.iter().filter_map(|k| k.sent.5).min();
+                expected.insert(
+                    format!("s{session}"),
+                    vec![
+                        count(false),
+                        count(true),
+                        Money::from_micros(sum(false)).to_string(),
+                        Money::from_micros(sum(true)).to_string(),
+                        at(times.clone().min().unwrap()).to_string(),
+                        at(times.max().unwrap()).to_string(),
+                        ip.map_or(String::new(), |ip| format!("10.0.0.{ip}")),
+                    ],
+                );
+            }
+            let mut rows = 0;
+            let csv = hourglass::export::window(
+                &mut conn,
+                sessions,
+                window,
+                Format::Csv,
+                Vec::new(),
+                &mut rows,
+            )
+            .unwrap();
+            let mut got = BTreeMap::new();
+            for record in csv::Reader::from_reader(&csv[..]).records() {
+                let record = record.unwrap();
+                let money = |i: usize| Money::parse(&record[i]).unwrap().to_string();
+                let fields = vec![
+                    record[5].to_string(),
+                    record[6].to_string(),
+                    money(7),
+                    money(8),
+                    record[9].to_string(),
+                    record[10].to_string(),
+                    record[13].to_string(),
+                ];
+                prop_assert!(
+                    got.insert(record[1].to_string(), fields).is_none(),
+                    "a session twice in hour {}",
+                    hour
+                );
+            }
+            prop_assert_eq!(&got, &expected, "hour {}", hour);
+            prop_assert_eq!(
+                sessions.count(&mut conn, window).unwrap(),
+                expected.len() as i64,
+                "count, hour {}",
+                hour
+            );
+        }
+        Ok(())
+    }
+}

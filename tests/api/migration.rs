@@ -42,27 +42,50 @@ INSERT INTO bet_selections (id, bet_id, event_id, market, created_at, updated_at
 ";
 
 fn integer_id_database(backend: Backend, url: &str) {
+    old_database(backend, url, INTEGER_ID_MIGRATIONS, OLD_ROWS);
+}
+
+/// A database made by the first `migrations` migrations, holding `rows`.
+fn old_database(backend: Backend, url: &str, migrations: usize, rows: &str) {
     fn build<C: MigrationHarness<B> + SimpleConnection, B: diesel::backend::Backend>(
         conn: &mut C,
         folder: &str,
+        count: usize,
+        rows: &str,
     ) {
         let path = format!("{}/migrations/{folder}", env!("CARGO_MANIFEST_DIR"));
         let migrations = FileBasedMigrations::from_path(path).unwrap();
-        for _ in 0..INTEGER_ID_MIGRATIONS {
+        for _ in 0..count {
             conn.run_next_migration(migrations.clone()).unwrap();
         }
-        conn.batch_execute(OLD_ROWS).unwrap();
+        conn.batch_execute(rows).unwrap();
     }
     match backend {
         Backend::Sqlite => build(
             &mut diesel::SqliteConnection::establish(url).unwrap(),
             "sqlite",
+            migrations,
+            rows,
         ),
         Backend::Postgres => build(
             &mut diesel::PgConnection::establish(url).unwrap(),
             "postgres",
+            migrations,
+            rows,
         ),
     }
+}
+
+/// How many migrations come before `name`, by directory order (the same on
+/// both backends).
+fn migrations_before(name: &str) -> usize {
+    let folder = format!("{}/migrations/sqlite", env!("CARGO_MANIFEST_DIR"));
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names.iter().position(|n| n == name).expect("the migration")
 }
 
 fn migrates_in_place_keeping_every_row(backend: Backend) {
@@ -154,4 +177,107 @@ fn an_integer_id_database_migrates_in_place_on_sqlite() {
 )]
 fn an_integer_id_database_migrates_in_place_on_postgres() {
     migrates_in_place_keeping_every_row(Backend::Postgres);
+}
+
+/// Game actions as the version before kept sessions stored them: three
+/// sessions, one with a late action written an hour after the others, one
+/// whose actions carry two IPs, amounts with six decimals.
+const ACTIONS_BEFORE_KEPT_SESSIONS: &str = "
+INSERT INTO game_actions (id, session_id, player_id, game_name, currency, action, amount, ip, created_at, modified_at)
+    VALUES ('a1', 's1', 'p1', 'Starburst', 'EUR', 'bet', 1100000, '10.0.0.2', 1602313800000000, 1602313800000000),
+           ('a2', 's1', 'p1', 'Starburst', 'EUR', 'win', 250000, '10.0.0.1', 1602315000000000, 1602315000000000),
+           ('a3', 's1', 'p1', 'Starburst', 'EUR', 'bet', 2000001, NULL, 1602316800000000, 1602320400000000),
+           ('b1', 's2', 'p2', 'Book', 'USD', 'bet', 5000000, NULL, 1602314000000000, 1602314000000000),
+           ('c1', 's3', 'p1', 'Starburst', 'EUR', 'win', 1, NULL, 1602306000000000, 1602306000000000);
+";
+
+fn migrates_sessions_from_their_actions(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = new_database(backend, dir.path());
+    old_database(
+        backend,
+        &url,
+        migrations_before("2026-12-04-000000_game_sessions_kept"),
+        ACTIONS_BEFORE_KEPT_SESSIONS,
+    );
+    let settings = Settings::for_database(&url);
+    let pools = db::open(&settings.database).unwrap();
+    let mut conn = pools.write.get().unwrap();
+    let catalog = Catalog::load(&mut conn).unwrap();
+    let sessions = catalog.shape(Dataset::named("game_sessions"));
+    let pull = |conn: &mut db::DbConnection, from: &str, to: &str| {
+        let window = TimeWindow::new(
+            Timestamp::parse(from).unwrap(),
+            Timestamp::parse(to).unwrap(),
+        )
+        .unwrap();
+        let mut rows = 0;
+        let csv =
+            hourglass::export::window(conn, sessions, window, Format::Csv, Vec::new(), &mut rows)
+                .unwrap();
+        let mut lines: Vec<String> = String::from_utf8(csv)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        assert_eq!(sessions.count(conn, window).unwrap(), lines.len() as i64);
+        lines
+    };
+    let s1 = "p1,s1,,Starburst,EUR,2,1,3.100001,0.250000,2020-10-10 07:10:00,2020-10-10 08:00:00,,,10.0.0.1,,";
+    let s2 = "p2,s2,,Book,USD,1,0,5.000000,0.000000,2020-10-10 07:13:20,2020-10-10 07:13:20,,,,,";
+    let s3 =
+        "p1,s3,,Starburst,EUR,0,1,0.000000,0.000001,2020-10-10 05:00:00,2020-10-10 05:00:00,,,,,";
+    // Each window finds the sessions the actions' rule found before.
+    assert_eq!(
+        pull(&mut conn, "2020-10-10 07:00:00", "2020-10-10 08:00:00"),
+        [s1, s2]
+    );
+    assert_eq!(
+        pull(&mut conn, "2020-10-10 08:00:00", "2020-10-10 09:00:00"),
+        [s1]
+    );
+    assert_eq!(
+        pull(&mut conn, "2020-10-10 09:00:00", "2020-10-10 10:00:00"),
+        [s1]
+    );
+    assert_eq!(
+        pull(&mut conn, "2020-10-10 05:00:00", "2020-10-10 06:00:00"),
+        [s3]
+    );
+    assert!(pull(&mut conn, "2020-10-10 06:00:00", "2020-10-10 07:00:00").is_empty());
+
+    // And the kept totals go on from there.
+    let clock =
+        hourglass::clock::ManualClock::new(Timestamp::parse("2020-10-10 11:00:00").unwrap());
+    let mut action = crate::game_sessions::action("a4", "s1", "win", "1", "2020-10-10 10:30:00");
+    action["player_id"] = "p1".into();
+    let body = serde_json::json!([action]);
+    hourglass::ingest::ingest(
+        &mut conn,
+        &clock,
+        catalog.shape(Dataset::named("game_actions")),
+        hourglass::ingest::BodyFormat::Json,
+        body.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        pull(&mut conn, "2020-10-10 10:00:00", "2020-10-10 11:00:00"),
+        ["p1,s1,sb,Starburst,EUR,2,2,3.100001,1.250000,2020-10-10 07:10:00,2020-10-10 10:30:00,NetEnt,Normal,10.0.0.1,UA,r"]
+    );
+}
+
+#[test]
+fn kept_sessions_are_computed_from_the_actions_there_are_on_sqlite() {
+    migrates_sessions_from_their_actions(Backend::Sqlite);
+}
+
+#[test]
+#[cfg_attr(
+    not(hourglass_pg),
+    ignore = "no PostgreSQL binaries were found at build time"
+)]
+fn kept_sessions_are_computed_from_the_actions_there_are_on_postgres() {
+    migrates_sessions_from_their_actions(Backend::Postgres);
 }
