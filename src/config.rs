@@ -1,6 +1,7 @@
 //! Typed settings, built once from the command line and environment and
 //! passed down explicitly: no globals.
 
+use crate::datasets::Dataset;
 use crate::db::DatabaseSettings;
 use std::time::Duration;
 
@@ -37,6 +38,11 @@ pub struct Settings {
     /// How long deletion records are kept; a pull of `deletions` reaching
     /// back further is refused (the consumer must resync in full).
     pub deletions_retention: Duration,
+    /// How long each retained dataset's rows are kept after their last
+    /// change (`--retain`); datasets not named are kept forever.
+    pub retention: Vec<(Dataset, Duration)>,
+    /// How often a server purges rows past their retention.
+    pub purge_every: Duration,
 }
 
 impl Settings {
@@ -52,6 +58,7 @@ impl Settings {
     pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
     pub const DEFAULT_WRONG_KEY_BURST: u32 = 10;
     pub const DEFAULT_DELETIONS_RETENTION_DAYS: u64 = 90;
+    pub const DEFAULT_PURGE_EVERY: &'static str = "1h";
 
     /// `days` days.
     pub fn days(days: u64) -> Duration {
@@ -100,6 +107,9 @@ impl Settings {
             max_uploads: Self::DEFAULT_MAX_UPLOADS,
             max_upload_bytes: Self::default_max_upload_bytes(Self::DEFAULT_MAX_BODY_BYTES),
             deletions_retention: Self::days(Self::DEFAULT_DELETIONS_RETENTION_DAYS),
+            retention: Vec::new(),
+            purge_every: crate::retention::parse_age(Self::DEFAULT_PURGE_EVERY)
+                .expect("the default purge period parses"),
         }
     }
 }

@@ -68,6 +68,10 @@ pub enum ApiError {
     /// The window reaches back past what the deletions feed keeps.
     #[error("{0}")]
     DeletionsPurged(String),
+    /// The window starts before a retained dataset's horizon: its rows
+    /// there are purged.
+    #[error("{0}")]
+    WindowPurged(String),
     /// The path exists, the method does not; `allow` lists those that do,
     /// and `hint` (empty, or starting with "; ") says where to go instead.
     #[error("this path answers {allow} only{hint}")]
@@ -139,6 +143,7 @@ problems! {
     ROW_NOT_FOUND = "row_not_found", 404, "No such row";
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "Method not allowed";
     DELETIONS_PURGED = "deletions_purged", 410, "Deletions purged";
+    WINDOW_PURGED = "window_purged", 410, "Window purged";
     BODY_TOO_LARGE = "body_too_large", 413, "Request body too large";
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "Unsupported media type";
     INVALID_ROW = "invalid_row", 422, "Invalid row";
@@ -164,6 +169,7 @@ impl ApiError {
             ApiError::NotFound(_) => NOT_FOUND,
             ApiError::RowNotFound(_) => ROW_NOT_FOUND,
             ApiError::DeletionsPurged(_) => DELETIONS_PURGED,
+            ApiError::WindowPurged(_) => WINDOW_PURGED,
             ApiError::MethodNotAllowed { .. } => METHOD_NOT_ALLOWED,
             ApiError::KeyMissing => KEY_MISSING,
             ApiError::KeyUnknown => KEY_UNKNOWN,

@@ -188,6 +188,12 @@ pub struct FeedHealth {
     pub usual_gap_seconds: Option<i64>,
     /// Quiet for longer than the usual gap plus half an hour.
     pub stalled: bool,
+    /// How long its rows are kept (`--retain`; for deletions
+    /// `--deletions-retention-days`), in seconds; none: forever. Filled in
+    /// by the server, which knows its settings.
+    pub retention_seconds: Option<u64>,
+    /// Rows stamped before it are purged; none: nothing is.
+    pub horizon: Option<Timestamp>,
 }
 
 /// Reads the counters of the last [`USUAL_DAYS`] days: one range of the
@@ -228,6 +234,8 @@ pub fn stats(conn: &mut DbConnection, now: Timestamp) -> QueryResult<Stats> {
             silent_seconds: silent.map(|s| s / 1_000_000),
             usual_gap_seconds: usual_gap.map(|g| g / 1_000_000),
             stalled: matches!((silent, usual_gap), (Some(s), Some(g)) if s > g + SLACK),
+            retention_seconds: None,
+            horizon: None,
         });
     }
     Ok(Stats {

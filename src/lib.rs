@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod money;
 pub mod relay;
 pub mod report;
+pub mod retention;
 pub mod routes;
 pub mod seed;
 pub mod startup;

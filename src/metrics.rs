@@ -47,6 +47,9 @@ pub struct Metrics {
     streams: IntGauge,
     writes_waiting: IntGauge,
     last_write: IntGaugeVec,
+    purged: IntCounterVec,
+    retention: IntGaugeVec,
+    horizon: IntGaugeVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -173,8 +176,37 @@ impl Metrics {
                 "When each dataset last received a write (Unix seconds): through this instance, or through any before it started.",
                 &["dataset"],
             ),
+            purged: counter(
+                "hourglass_purged_rows_total",
+                "Rows purged past their dataset's retention (--retain), by dataset; not deletions.",
+                &["dataset"],
+            ),
+            retention: gauge(
+                "hourglass_retention_seconds",
+                "How long this server keeps each retained dataset's rows after their last change (--retain).",
+                &["dataset"],
+            ),
+            horizon: gauge(
+                "hourglass_retention_horizon_timestamp_seconds",
+                "Each retained dataset's horizon (Unix seconds): rows stamped before it are purged, and a window starting before it is a 410.",
+                &["dataset"],
+            ),
             registry,
         }
+    }
+
+    /// `dataset`'s rows are kept for `age` here.
+    pub fn retained(&self, dataset: &str, age: Duration) {
+        self.retention
+            .with_label_values(&[dataset])
+            .set(i64::try_from(age.as_secs()).unwrap_or(i64::MAX));
+    }
+
+    /// A purge removed `rows` rows of `dataset`.
+    pub fn purged(&self, dataset: &str, rows: usize) {
+        self.purged
+            .with_label_values(&[dataset])
+            .inc_by(rows as u64);
     }
 
     /// A request answered: `route` is its pattern (`/api/{dataset}`), so
@@ -245,6 +277,11 @@ impl Metrics {
         ] {
             self.pool_gauges(name, pool);
         }
+        for (dataset, horizon) in now.horizons {
+            self.horizon
+                .with_label_values(&[dataset])
+                .set(horizon.as_micros().div_euclid(1_000_000));
+        }
         self.streams.set(now.streams as i64);
         self.writes_waiting.set(now.writes_waiting as i64);
         let mut text = Vec::new();
@@ -277,4 +314,6 @@ pub struct Now<'a> {
     pub pools: &'a Pools,
     pub streams: usize,
     pub writes_waiting: usize,
+    /// Each retained dataset's horizon now.
+    pub horizons: Vec<(&'static str, Timestamp)>,
 }

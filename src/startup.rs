@@ -6,8 +6,10 @@ use crate::auth::KeyGuard;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::datasets::catalog::{Catalog, LiveCatalog};
+use crate::datasets::Dataset;
 use crate::db::{self, DbError, Pools, StorageError};
 use crate::report::cause_chain;
+use crate::retention::Retention;
 use crate::routes;
 use crate::state::{Db, Limits, Tallies};
 use actix_web::dev::{Server, Service as _};
@@ -20,6 +22,8 @@ use std::sync::Arc;
 pub enum StartupError {
     #[error(transparent)]
     Database(#[from] DbError),
+    #[error(transparent)]
+    Retention(#[from] crate::retention::RuleError),
     // The causes are part of these messages, not `source()`s, so that a
     // cause chain prints each once, before its hint.
     #[error("cannot start the committer thread: {cause}")]
@@ -51,6 +55,8 @@ const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 pub struct Application {
     server: Server,
     port: u16,
+    /// How often rows past their retention are purged.
+    purge_every: std::time::Duration,
     db: web::Data<Db>,
     keys: web::Data<KeyGuard>,
     limits: web::Data<Limits>,
@@ -94,6 +100,13 @@ impl Application {
         for (dataset, at) in crate::feeds::last_writes(&mut conn).map_err(DbError::from)? {
             metrics.last_write(dataset, at);
         }
+        // Horizons recorded by any server: a window purged by another is
+        // refused here from the first request on.
+        let retention = Arc::new(Retention::new(settings.retention.iter().copied())?);
+        retention.reload(&mut conn).map_err(DbError::from)?;
+        for (dataset, age) in retention.retained() {
+            metrics.retained(dataset.name(), age);
+        }
         drop(conn);
         let stopping = Arc::new(AtomicBool::new(false));
         let keys = web::Data::new(KeyGuard::new(
@@ -124,6 +137,7 @@ impl Application {
             send_timeout: settings.send_timeout,
             extra_params: settings.extra_params.clone(),
             deletions_retention: settings.deletions_retention,
+            retention,
         });
         let tallies = web::Data::new(Tallies {
             metrics,
@@ -184,6 +198,7 @@ impl Application {
         Ok(Application {
             server,
             port,
+            purge_every: settings.purge_every,
             db,
             keys,
             limits,
@@ -198,12 +213,15 @@ impl Application {
     /// Serves until the process is told to stop (Ctrl-C, SIGTERM).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // Read where pulls read (see `build_with`).
-        let db = self.db.clone();
+        let (db, limits) = (self.db.clone(), self.limits.clone());
         let catalog = actix_web::rt::spawn(keep_fresh(
             "custom fields",
             CATALOG_REFRESH,
             move || -> Result<_, StorageError> {
-                let changed = db.catalog.refresh(&mut *db.pools.read.get()?)?;
+                let mut conn = db.pools.read.get()?;
+                let changed = db.catalog.refresh(&mut conn)?;
+                // Horizons another server recorded as it purged.
+                limits.retention.reload(&mut conn)?;
                 Ok(changed.then_some("custom fields changed; new pulls and writes use them"))
             },
         ));
@@ -222,6 +240,12 @@ impl Application {
                     (purged > 0).then_some("purged deletion records past the retention period"),
                 )
             }));
+        let (db, limits, tallies) = (self.db.clone(), self.limits.clone(), self.tallies.clone());
+        let retention = actix_web::rt::spawn(keep_fresh(
+            "rows past their retention",
+            self.purge_every,
+            move || purge_retained(&db, &limits, &tallies),
+        ));
         let (db, tallies) = (self.db.clone(), self.tallies.clone());
         let counts = actix_web::rt::spawn(keep_fresh(
             "write counters",
@@ -232,6 +256,7 @@ impl Application {
         catalog.abort();
         keys.abort();
         purge.abort();
+        retention.abort();
         counts.abort();
         // The last second's counts, which the loop above may not have written.
         let (db, tallies) = (self.db.clone(), self.tallies.clone());
@@ -243,6 +268,42 @@ impl Application {
         }
         served
     }
+}
+
+/// Purges the rows past their retention (`retention.rs`), on the purge
+/// pool's connection; a server told to stop ends its purge between batches.
+fn purge_retained(
+    db: &Db,
+    limits: &Limits,
+    tallies: &Tallies,
+) -> Result<Option<&'static str>, StorageError> {
+    if limits.retention.retained().next().is_none() {
+        return Ok(None);
+    }
+    let (now, catalog) = (db.clock.now(), db.catalog.current());
+    let mut conn = db.pools.purge.get()?;
+    let mut purged = std::collections::BTreeMap::new();
+    let done = limits.retention.purge(
+        &mut conn,
+        &catalog,
+        now,
+        &tallies.stopping,
+        |dataset, rows| {
+            tallies.metrics.purged(dataset.name(), rows);
+            *purged.entry(dataset.name()).or_insert(0) += rows;
+        },
+    )?;
+    for (dataset, rows) in purged {
+        let horizon = limits.retention.horizon(Dataset::named(dataset), now);
+        log::info!(
+            "purged {rows} {dataset} rows stamped before {}",
+            horizon.map(|h| h.to_string()).unwrap_or_default()
+        );
+    }
+    if done.is_none() {
+        log::debug!("another server is purging; this one skips its turn");
+    }
+    Ok(None)
 }
 
 /// Adds the writes counted since the last time to the stored counters.

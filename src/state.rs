@@ -6,7 +6,7 @@
 //!   its stamps and windows are read by, and the committer that writes it;
 //! - [`Limits`]: what the operator allows a request (body sizes, bodies in
 //!   flight, pulls per key, a stalled client's patience, extra parameters,
-//!   how far back deletions reach);
+//!   how far back deletions and retained datasets reach);
 //! - [`Tallies`]: what the server counts (Prometheus metrics, per-hour
 //!   write counters) and whether it is stopping;
 //! - the key guard (`auth::KeyGuard`), which handlers reach through the
@@ -14,11 +14,13 @@
 
 use crate::clock::Clock;
 use crate::datasets::catalog::LiveCatalog;
+use crate::datasets::{Dataset, Role};
 use crate::db::Pools;
 use crate::feeds;
 use crate::ingest::group::Committer;
 use crate::ingest::UploadBudget;
 use crate::metrics::Metrics;
+use crate::retention::Retention;
 use crate::stream::StreamLimits;
 use crate::timestamp::Timestamp;
 use std::sync::atomic::AtomicBool;
@@ -52,6 +54,10 @@ pub struct Limits {
     /// How long deletion records are kept: a pull of deletions that reaches
     /// back further is refused.
     pub deletions_retention: Duration,
+    /// How long each dataset's rows are kept (`--retain`), and the horizons
+    /// recorded by whichever server purged: a pull or count starting
+    /// before a horizon is refused.
+    pub retention: Arc<Retention>,
 }
 
 impl Limits {
@@ -59,6 +65,23 @@ impl Limits {
     /// before it are purged, and a pull reaching back further is refused.
     pub fn deletions_horizon(&self, now: Timestamp) -> Timestamp {
         Timestamp::from_micros(now.as_micros() - self.deletions_retention.as_micros() as i64)
+    }
+
+    /// How long `dataset`'s rows are kept here (none: forever) and its
+    /// horizon at `now` (none: nothing purged), as `/api/schema` and
+    /// `/api/stats` show them. The deletions feed keeps its records
+    /// `--deletions-retention-days`.
+    pub fn kept(&self, dataset: Dataset, now: Timestamp) -> (Option<Duration>, Option<Timestamp>) {
+        if dataset.def().role == Role::Feed {
+            return (
+                Some(self.deletions_retention),
+                Some(self.deletions_horizon(now)),
+            );
+        }
+        (
+            self.retention.age(dataset),
+            self.retention.horizon(dataset, now),
+        )
     }
 }
 

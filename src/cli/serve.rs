@@ -62,6 +62,15 @@ pub struct Args {
     /// further gets 410: the consumer must resync in full.
     #[arg(long, default_value_t = Settings::DEFAULT_DELETIONS_RETENTION_DAYS, value_name = "DAYS")]
     deletions_retention_days: u64,
+    /// Keep a dataset's rows for AGE after their last change, then purge
+    /// them (repeat for several), like game_actions=90d (AGE: 90d, 12h,
+    /// 30m, 20s). A pull or count whose window starts before the horizon
+    /// gets 410. Purging game_actions keeps their sessions' totals.
+    #[arg(long = "retain", value_name = "DATASET=AGE", value_parser = parse_rule)]
+    retain: Vec<(crate::datasets::Dataset, std::time::Duration)>,
+    /// How often rows past their retention are purged (1h, 10m, 1s, …).
+    #[arg(long, default_value = Settings::DEFAULT_PURGE_EVERY, value_name = "DURATION", value_parser = parse_period)]
+    purge_every: std::time::Duration,
     /// PostgreSQL: the longest a pull's query may run per fetch, in seconds.
     #[arg(long, default_value_t = Settings::DEFAULT_STATEMENT_TIMEOUT_SECS)]
     statement_timeout: u64,
@@ -79,6 +88,8 @@ pub fn run(mut settings: Settings, args: Args) -> CliResult {
     settings.wrong_key_burst = args.wrong_key_burst;
     settings.max_uploads = args.max_uploads;
     settings.deletions_retention = Settings::days(args.deletions_retention_days);
+    settings.retention = args.retain;
+    settings.purge_every = args.purge_every;
     settings.max_upload_bytes = args
         .max_upload_bytes
         .unwrap_or_else(|| Settings::default_max_upload_bytes(args.max_body_bytes));
@@ -156,5 +167,18 @@ fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
     match (networks.pop(), networks.is_empty()) {
         (Some(network), true) => Ok(network),
         _ => Err("give one address or CIDR block per --trust-proxy".into()),
+    }
+}
+
+fn parse_rule(text: &str) -> Result<(crate::datasets::Dataset, std::time::Duration), String> {
+    crate::retention::parse_rule(text).map_err(|error| error.to_string())
+}
+
+fn parse_period(text: &str) -> Result<std::time::Duration, String> {
+    match crate::retention::parse_age(text) {
+        Some(period) if !period.is_zero() => Ok(period),
+        _ => Err(format!(
+            "'{text}' is not a period: give a number and a unit, like 1h, 10m or 1s"
+        )),
     }
 }

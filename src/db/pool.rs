@@ -6,7 +6,8 @@
 //! statement timeout on PostgreSQL, optionally on a replica), `write` is the
 //! committer's one connection (`ingest::group`; deletes and erasures take it
 //! too), `control` serves key reloads and look-ups and the pulls' settle
-//! step, and `health` only `/health`. `pool.get()` blocks: call it from a
+//! step, `purge` the retention's purges (`retention.rs`), and `health` only
+//! `/health`. `pool.get()` blocks: call it from a
 //! blocking thread, never from the async executor.
 
 use super::{establish, migrate, DatabaseSettings, DbConnection, DbError, BUSY_TIMEOUT_MS};
@@ -74,6 +75,9 @@ pub struct Pools {
     /// Short statements on the primary: key reloads and look-ups, keys'
     /// last use, and the pulls' settle barrier (see `visibility.rs`).
     pub control: DbPool,
+    /// Purges of rows past their retention (`retention.rs`): one
+    /// connection of its own, so that a purge never takes the committer's.
+    pub purge: DbPool,
     /// `/health` only: one connection to the primary, answering within
     /// [`HEALTH_TIMEOUT`] or not at all.
     pub health: DbPool,
@@ -212,6 +216,7 @@ pub fn open(settings: &DatabaseSettings) -> Result<Pools, DbError> {
         // ([`check_on_return`]), and a dead one replaced.
         write: pool(&settings.url, WRITE_POOL_SIZE, false, false)?,
         control: pool(&settings.url, CONTROL_POOL_SIZE, false, true)?,
+        purge: pool(&settings.url, 1, false, true)?,
         health: health(&settings.url)?,
         health_replica: settings.read_url.as_deref().map(health).transpose()?,
     })

@@ -70,6 +70,17 @@ impl<'a> Statement<'a> {
         self
     }
 
+    /// `(?, ?, …)` with `texts` bound: the list of an `IN`. Not kept
+    /// prepared, since its text varies with the list's length.
+    pub fn in_list<S: AsRef<str>>(mut self, texts: &'a [S]) -> Self {
+        for (n, text) in texts.iter().enumerate() {
+            self = self
+                .sql(if n == 0 { "(" } else { ", " })
+                .bind_text(text.as_ref());
+        }
+        self.sql(")").uncached()
+    }
+
     /// Not to be kept prepared: its text varies with its data (a list of
     /// values of any length), and would fill the statement cache.
     pub fn uncached(mut self) -> Self {

@@ -64,11 +64,9 @@ pub fn delete(
         let mut sessions = BTreeMap::new();
         for chunk in keys.chunks(KEYS_PER_STATEMENT) {
             if seen_through_sessions {
-                let delete = in_list(
-                    Statement::new("DELETE FROM game_actions WHERE id IN "),
-                    chunk,
-                )
-                .sql(" RETURNING session_id, action, amount");
+                let delete = Statement::new("DELETE FROM game_actions WHERE id IN ")
+                    .in_list(chunk)
+                    .sql(" RETURNING session_id, action, amount");
                 let gone: Vec<GoneAction> = with_backend!(conn, c => delete.load(c))?;
                 deleted += gone.len();
                 for action in gone {
@@ -77,11 +75,9 @@ pub fn delete(
                 }
                 continue;
             }
-            let delete = in_list(
-                Statement::new(format!("DELETE FROM {table} WHERE {key} IN ")),
-                chunk,
-            )
-            .sql(format!(" RETURNING {key} AS key"));
+            let delete = Statement::new(format!("DELETE FROM {table} WHERE {key} IN "))
+                .in_list(chunk)
+                .sql(format!(" RETURNING {key} AS key"));
             let gone = load_keys(conn, delete)?;
             deleted += gone.len();
             record(conn, dataset, &gone, stamp)?;
@@ -172,23 +168,19 @@ fn take_out_of_sessions(
     for chunk in sessions.chunks(KEYS_PER_STATEMENT) {
         // The actions left come out again too (a window by their stamp
         // finds their session, as it finds any written action's).
-        let restamp = in_list(
-            Statement::new("UPDATE game_actions SET modified_at = ")
-                .bind_int(stamp.as_micros())
-                .sql(" WHERE session_id IN "),
-            chunk,
-        );
+        let restamp = Statement::new("UPDATE game_actions SET modified_at = ")
+            .bind_int(stamp.as_micros())
+            .sql(" WHERE session_id IN ")
+            .in_list(chunk);
         execute(conn, restamp)?;
-        execute(conn, in_list(Statement::new(RECOMPUTE), chunk))?;
+        execute(conn, Statement::new(RECOMPUTE).in_list(chunk))?;
         let emptied = load_keys(
             conn,
-            in_list(
-                Statement::new(
-                    "DELETE FROM game_sessions WHERE bet_count = 0 AND win_count = 0 \
-                     AND session_id IN ",
-                ),
-                chunk,
+            Statement::new(
+                "DELETE FROM game_sessions WHERE bet_count = 0 AND win_count = 0 \
+                 AND session_id IN ",
             )
+            .in_list(chunk)
             .sql(" RETURNING session_id AS key"),
         )?;
         record(conn, "game_sessions", &emptied, stamp)?;
@@ -235,16 +227,6 @@ fn record(
         .uncached();
     execute(conn, insert)?;
     Ok(())
-}
-
-/// `statement` followed by `(?, ?, …)` with `keys` bound.
-fn in_list<'a>(mut statement: Statement<'a>, keys: &'a [String]) -> Statement<'a> {
-    for (n, key) in keys.iter().enumerate() {
-        statement = statement
-            .sql(if n == 0 { "(" } else { ", " })
-            .bind_text(key);
-    }
-    statement.sql(")").uncached()
 }
 
 /// The `key` column of every row `statement` returns.

@@ -119,6 +119,14 @@ function chart(feed, firstHour) {
   return svg;
 }
 
+/** How long a dataset's rows are kept, and from when they are all there. */
+function kept(dataset) {
+  if (dataset.retention_seconds == null) {
+    return dataset.horizon ? `Purged before ${dataset.horizon} UTC` : "Kept forever";
+  }
+  return `Kept ${duration(Number(dataset.retention_seconds))}: windows from ${dataset.horizon} UTC on`;
+}
+
 function feedStatus(feed) {
   if (!feed.last_write) return ["No writes yet", ""];
   const quiet = Number(feed.silent_seconds);
@@ -156,6 +164,10 @@ async function loadFeeds() {
     const status = row.insertCell();
     status.className = `status ${kind}`;
     status.textContent = text;
+    const retention = document.createElement("small");
+    retention.className = "scale kept";
+    retention.textContent = kept(feed);
+    status.appendChild(retention);
     if (feed.stalled) stalled.push(feed.dataset);
   }
   if (stalled.length) {
@@ -203,6 +215,8 @@ let countRequest = 0;
 /** Counts the chosen window and points the download link at it. */
 async function refreshCount() {
   const dataset = $("dataset").value;
+  const described = datasets.find((d) => d.name === dataset);
+  $("dataset-kept").textContent = described ? kept(described) + "." : "";
   const window = formWindow();
   const count = $("count");
   disableDownload();

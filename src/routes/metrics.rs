@@ -12,10 +12,15 @@ pub async fn metrics(
     limits: web::Data<Limits>,
     tallies: web::Data<Tallies>,
 ) -> HttpResponse {
+    let horizons = limits.retention.horizons(db.clock.now());
     let text = tallies.metrics.render(Now {
         pools: &db.pools,
         streams: limits.streams.running(),
         writes_waiting: db.writes.waiting(),
+        horizons: horizons
+            .into_iter()
+            .map(|(dataset, horizon)| (dataset.name(), horizon))
+            .collect(),
     });
     HttpResponse::Ok().content_type(CONTENT_TYPE).body(text)
 }

@@ -7,6 +7,7 @@ use crate::auth::ReadKey;
 use crate::datasets::column::check_id;
 use crate::datasets::Dataset;
 use crate::error::ApiError;
+use crate::retention;
 use crate::state::{Db, Limits, Tallies};
 use crate::stream::{self, Pulling, What};
 use crate::timestamp::TimeWindow;
@@ -162,24 +163,40 @@ async fn settled(
     Ok(settle_wait)
 }
 
-/// The deletions feed keeps its records for a while only: a window that
-/// reaches back past that would miss some, silently, and is refused.
+/// A window that reaches back past what a dataset keeps would miss rows,
+/// silently, and is refused: the deletions feed keeps its records for a
+/// while only, and a retained dataset (`--retain`) its rows.
 fn refuse_purged(
     db: &Db,
     limits: &Limits,
     dataset: Dataset,
     window: TimeWindow,
 ) -> Result<(), ApiError> {
-    if dataset.def().role == crate::datasets::Role::Feed
-        && window.from() < limits.deletions_horizon(db.clock.now())
-    {
-        let days = limits.deletions_retention.as_secs() / 86_400;
-        return Err(ApiError::DeletionsPurged(format!(
-            "deletions are kept {days} days and this window starts before that: \
-             resync every dataset in full, then pull deletions from the time the resync began"
-        )));
+    let now = db.clock.now();
+    if dataset.def().role == crate::datasets::Role::Feed {
+        if window.from() < limits.deletions_horizon(now) {
+            let days = limits.deletions_retention.as_secs() / 86_400;
+            return Err(ApiError::DeletionsPurged(format!(
+                "deletions are kept {days} days and this window starts before that: \
+                 resync every dataset in full, then pull deletions from the time the resync began"
+            )));
+        }
+        return Ok(());
     }
-    Ok(())
+    match limits.retention.horizon(dataset, now) {
+        Some(horizon) if window.from() < horizon => {
+            let name = dataset.name();
+            let kept = match limits.retention.age(dataset) {
+                Some(age) => format!("{name} are kept {}", retention::describe_age(age)),
+                None => format!("{name} are kept for a while only (another server purges them)"),
+            };
+            Err(ApiError::WindowPurged(format!(
+                "{kept} and rows stamped before {horizon} (the horizon) are purged: \
+                 this window starts before it; pull windows that start at or after the horizon"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// How long a pull waited for writes in flight, in milliseconds.

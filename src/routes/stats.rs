@@ -1,9 +1,11 @@
 //! `GET /api/stats`: every fed dataset's rows written per hour over the
 //! last 48 hours, its last write, and whether it has gone quiet for longer
 //! than usual (`feeds.rs`). Read from the per-hour counters, never from the
-//! datasets, so it costs the same on any size of database.
+//! datasets, so it costs the same on any size of database. Each dataset
+//! also says how long its rows are kept here, and its horizon.
 
 use crate::auth::ReadKey;
+use crate::datasets::Dataset;
 use crate::error::ApiError;
 use crate::state::{Db, Limits};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -28,10 +30,15 @@ pub async fn stats(
     // A read connection, from the key's share like a pull's.
     let _permit = limits.streams.acquire(&key)?;
     let (pool, now) = (db.pools.read.clone(), db.clock.now());
-    let stats = web::block(move || {
+    let mut stats = web::block(move || {
         let mut conn = pool.get()?;
         Ok::<_, ApiError>(crate::feeds::stats(&mut conn, now)?)
     })
     .await??;
+    for feed in &mut stats.datasets {
+        let (age, horizon) = limits.kept(Dataset::named(feed.dataset), now);
+        feed.retention_seconds = age.map(|age| age.as_secs());
+        feed.horizon = horizon;
+    }
     Ok(HttpResponse::Ok().json(stats))
 }

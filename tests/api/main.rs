@@ -53,5 +53,6 @@ mod points_engine;
 mod postgres;
 mod pull;
 mod relay;
+mod retention;
 mod streaming;
 mod strict;

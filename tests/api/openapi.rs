@@ -203,7 +203,16 @@ fn generated() -> String {
     yaml
 }
 
-/// What a pull or a count may answer besides 200 (and 410 for deletions).
+/// Why a window of a dataset may be gone: the deletions feed keeps its
+/// records for a while, and any other dataset may be retained (`--retain`).
+fn purged_response(role: Role) -> &'static str {
+    match role {
+        Role::Feed => "DeletionsPurged",
+        _ => "WindowPurged",
+    }
+}
+
+/// What a pull or a count may answer besides 200 and 410.
 const PULL_ERRORS: &[(&str, &str)] = &[
     ("400", "InvalidParameter"),
     ("401", "Unauthorized"),
@@ -238,9 +247,7 @@ fn generated_paths() -> String {
                 key = def.key,
             )
             .unwrap();
-            if def.role == Role::Feed {
-                yaml.push_str(&refs(&[("410", "DeletionsPurged")]));
-            }
+            yaml.push_str(&refs(&[("410", purged_response(def.role))]));
             yaml.push_str(&refs(PULL_ERRORS));
         }
         let count = dataset.is_pullable().then(|| {
@@ -248,9 +255,7 @@ fn generated_paths() -> String {
                 "  /api/{name}/count:\n    get:\n      summary: Count the {name} a pull of [from, to) would return\n      operationId: count_{name}\n      description: 'Counted on the window''s index, under the same rules as the pull (a window that has not ended, or that writes in flight could still add to, is waited for), so the count and the download agree. Needs a key with read scope.'\n      parameters:\n        - {{$ref: '#/components/parameters/From'}}\n        - {{$ref: '#/components/parameters/To'}}\n      responses:\n        '200': {{$ref: '#/components/responses/Count'}}\n",
                 name = def.name,
             );
-            if def.role == Role::Feed {
-                yaml.push_str(&refs(&[("410", "DeletionsPurged")]));
-            }
+            yaml.push_str(&refs(&[("410", purged_response(def.role))]));
             yaml.push_str(&refs(PULL_ERRORS));
             yaml
         });
