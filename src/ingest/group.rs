@@ -123,10 +123,13 @@ fn run(jobs: &mpsc::Receiver<Job>, pool: &DbPool, clock: &dyn Clock, waiting: &A
                 everyone(failed("writing a group of writes panicked"), writes.len())
             });
         waiting.fetch_sub(group.len(), Ordering::SeqCst);
-        for (job, result) in group.into_iter().zip(results) {
+        for (Job { write, reply }, result) in group.into_iter().zip(results) {
+            // The body's place in the upload budget is given back before the
+            // answer, so a client that writes again once answered finds it free.
+            drop(write);
             // A client that has gone away is no error: its rows are written
             // all the same, and a retry upserts them again.
-            let _ = job.reply.send(result);
+            let _ = reply.send(result);
         }
     }
 }
