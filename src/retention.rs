@@ -226,7 +226,6 @@ impl Retention {
         let result = (|| {
             for (dataset, age) in self.retained() {
                 let horizon = before(now, age);
-                record_horizon(conn, dataset, horizon)?;
                 self.recorded
                     .write()
                     .unwrap_or_else(|e| e.into_inner())
@@ -234,7 +233,7 @@ impl Retention {
                     .and_modify(|h| *h = (*h).max(horizon))
                     .or_insert(horizon);
                 let target = Target::of(catalog.shape(dataset));
-                purge_dataset(conn, &target, horizon, stopping, |rows| {
+                purge_dataset(conn, dataset, &target, horizon, stopping, |rows| {
                     purged(dataset, rows)
                 })?;
             }
@@ -328,9 +327,12 @@ impl Target {
 }
 
 /// Purges one dataset's rows stamped before `horizon`, a batch per
-/// transaction; calls `purged` after each batch.
+/// transaction, each of which records the horizon first (so that it is
+/// recorded even when there is nothing to purge, and never after a purged
+/// row is gone); calls `purged` after each batch.
 fn purge_dataset(
     conn: &mut DbConnection,
+    dataset: Dataset,
     target: &Target,
     horizon: Timestamp,
     stopping: &AtomicBool,
@@ -340,8 +342,13 @@ fn purge_dataset(
     // Sessions a writer held when their actions went: marked in a later batch.
     let mut unmarked = BTreeSet::new();
     while !stopping.load(Ordering::Relaxed) {
-        let started = Instant::now();
+        let mut locked = Instant::now();
         let rows = conn.transaction(|conn| -> Result<usize, StorageError> {
+            // A write first: on SQLite it waits for the write lock as writers
+            // do, and the batch's time is counted from when it has it, so
+            // that time spent queued behind writers does not shrink batches.
+            record_horizon(conn, dataset, horizon)?;
+            locked = Instant::now();
             let (rows, sessions) = delete_batch(conn, target, horizon, batch)?;
             unmarked.extend(sessions);
             if !unmarked.is_empty() {
@@ -349,7 +356,7 @@ fn purge_dataset(
             }
             Ok(rows)
         })?;
-        let held = started.elapsed();
+        let held = locked.elapsed();
         if rows > 0 {
             purged(rows);
         }
