@@ -18,6 +18,7 @@
 //! blocking threads, never from the async executor. Functions take a plain
 //! `&mut DbConnection` and know nothing of HTTP or of the datasets.
 
+pub mod checkpoint;
 mod pg_cursor;
 pub mod pool;
 pub mod row;

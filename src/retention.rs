@@ -6,8 +6,10 @@
 //! `--purge-every`, a server purges the rows stamped before the horizon, in
 //! batches sized to hold the write lock about [`BATCH_TARGET`], pausing
 //! between them so that writes interleave: a write waits for one batch at
-//! most, never for the whole purge. On PostgreSQL one server purges at a
-//! time (an advisory lock); the others skip their turn.
+//! most, never for the whole purge. On SQLite the batches take turns with
+//! the committer's write groups on its one connection (see [`Purger`]); on
+//! PostgreSQL one server purges at a time (an advisory lock), and the
+//! others skip their turn.
 //!
 //! The horizon is recorded (`retention_horizons`) before the first row
 //! goes, and a pull or count whose window starts before a dataset's horizon
@@ -26,7 +28,7 @@
 use crate::datasets::catalog::{Catalog, Shape};
 use crate::datasets::{Dataset, Role};
 use crate::db::statement::{execute, quote, Statement};
-use crate::db::{with_backend, DbConnection, StorageError};
+use crate::db::{with_backend, DbConnection, DbPool, PooledConn, Pools, StorageError};
 use crate::timestamp::Timestamp;
 use diesel::sql_types::{BigInt, Text};
 use diesel::{Connection, QueryResult, RunQueryDsl};
@@ -37,7 +39,7 @@ use std::time::{Duration, Instant};
 
 /// How long one purge batch aims to hold the write lock; batches grow and
 /// shrink to stay near it, and never reach the ~50 ms a write may wait.
-pub const BATCH_TARGET: Duration = Duration::from_millis(20);
+pub const BATCH_TARGET: Duration = Duration::from_millis(10);
 
 /// Rows in the first batch, and the bounds batches stay within.
 const FIRST_BATCH: i64 = 500;
@@ -211,7 +213,7 @@ impl Retention {
     /// purged per dataset, or `None` if another server is purging.
     pub fn purge(
         &self,
-        conn: &mut DbConnection,
+        pools: &Pools,
         catalog: &Catalog,
         now: Timestamp,
         stopping: &AtomicBool,
@@ -220,9 +222,9 @@ impl Retention {
         if self.ages.is_empty() {
             return Ok(Some(()));
         }
-        if !take_purge_lock(conn)? {
+        let Some(mut purger) = Purger::take(pools)? else {
             return Ok(None);
-        }
+        };
         let result = (|| {
             for (dataset, age) in self.retained() {
                 let horizon = before(now, age);
@@ -233,14 +235,78 @@ impl Retention {
                     .and_modify(|h| *h = (*h).max(horizon))
                     .or_insert(horizon);
                 let target = Target::of(catalog.shape(dataset));
-                purge_dataset(conn, dataset, &target, horizon, stopping, |rows| {
+                purge_dataset(&mut purger, dataset, &target, horizon, stopping, |rows| {
                     purged(dataset, rows)
                 })?;
             }
             Ok(Some(()))
         })();
-        release_purge_lock(conn)?;
+        purger.release()?;
         result
+    }
+}
+
+/// The connection a purge writes on.
+///
+/// On PostgreSQL, the purge pool's, held throughout: the advisory lock that
+/// lets one server purge at a time belongs to its session, and a batch's
+/// row locks hold up no write of new rows. On SQLite every write takes the
+/// file's one lock, and a connection waiting for it polls (its busy handler
+/// sleeps 1, 2, 5… ms between tries), so a purge on a connection of its own
+/// lost the lock to writes arriving back to back for seconds at a time.
+/// There, each batch takes the committer's one connection from the write
+/// pool and gives it back: batches and write groups take turns, each woken
+/// the moment the other is done, and nobody polls.
+enum Purger<'a> {
+    Held(PooledConn),
+    Shared(&'a DbPool),
+}
+
+impl<'a> Purger<'a> {
+    /// A purger, or `None` if another server is purging.
+    fn take(pools: &'a Pools) -> Result<Option<Self>, StorageError> {
+        let mut conn = pools.maintenance.get()?;
+        Ok(match &mut *conn {
+            DbConnection::Sqlite(_) => Some(Purger::Shared(&pools.write)),
+            DbConnection::Postgresql(c) => {
+                #[derive(diesel::QueryableByName)]
+                struct Taken {
+                    #[diesel(sql_type = diesel::sql_types::Bool)]
+                    taken: bool,
+                }
+                let lock = format!("SELECT pg_try_advisory_lock({PURGE_LOCK}) AS taken");
+                let taken = diesel::sql_query(lock).get_result::<Taken>(c)?.taken;
+                taken.then_some(Purger::Held(conn))
+            }
+        })
+    }
+
+    /// Runs `f` on the purge's connection.
+    fn with<T>(
+        &mut self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        match self {
+            Purger::Held(conn) => f(conn),
+            Purger::Shared(write) => f(&mut *write.get()?),
+        }
+    }
+
+    /// Between batches, after one that held the lock `held`: writes waiting
+    /// for the connection or the lock take it meanwhile. A quarter of the
+    /// batch's time is plenty for them to be woken and start, and leaves
+    /// the purge most of an idle server.
+    fn pause(held: Duration) {
+        std::thread::sleep((held / 4).max(Duration::from_millis(1)));
+    }
+
+    /// Gives the advisory lock back.
+    fn release(mut self) -> Result<(), StorageError> {
+        if let Purger::Held(conn) = &mut self {
+            let unlock = format!("SELECT pg_advisory_unlock({PURGE_LOCK})");
+            with_backend!(&mut **conn, c => diesel::sql_query(unlock).execute(c))?;
+        }
+        Ok(())
     }
 }
 
@@ -248,31 +314,6 @@ impl Retention {
 fn before(now: Timestamp, age: Duration) -> Timestamp {
     let age = i64::try_from(age.as_micros()).unwrap_or(i64::MAX);
     Timestamp::from_micros(now.as_micros().saturating_sub(age))
-}
-
-/// PostgreSQL: one server purges at a time. SQLite's one writer at a time
-/// is the file's own lock.
-fn take_purge_lock(conn: &mut DbConnection) -> QueryResult<bool> {
-    #[derive(diesel::QueryableByName)]
-    struct Taken {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        taken: bool,
-    }
-    match conn {
-        DbConnection::Sqlite(_) => Ok(true),
-        DbConnection::Postgresql(c) => Ok(diesel::sql_query(format!(
-            "SELECT pg_try_advisory_lock({PURGE_LOCK}) AS taken"
-        ))
-        .get_result::<Taken>(c)?
-        .taken),
-    }
-}
-
-fn release_purge_lock(conn: &mut DbConnection) -> QueryResult<()> {
-    if let DbConnection::Postgresql(c) = conn {
-        diesel::sql_query(format!("SELECT pg_advisory_unlock({PURGE_LOCK})")).execute(c)?;
-    }
-    Ok(())
 }
 
 /// Records `dataset`'s horizon, never moving it back.
@@ -331,7 +372,7 @@ impl Target {
 /// recorded even when there is nothing to purge, and never after a purged
 /// row is gone); calls `purged` after each batch.
 fn purge_dataset(
-    conn: &mut DbConnection,
+    purger: &mut Purger,
     dataset: Dataset,
     target: &Target,
     horizon: Timestamp,
@@ -343,20 +384,26 @@ fn purge_dataset(
     let mut unmarked = BTreeSet::new();
     while !stopping.load(Ordering::Relaxed) {
         let mut locked = Instant::now();
-        let rows = conn.transaction(|conn| -> Result<usize, StorageError> {
-            // A write first: on SQLite it waits for the write lock as writers
-            // do, and the batch's time is counted from when it has it, so
-            // that time spent queued behind writers does not shrink batches.
-            record_horizon(conn, dataset, horizon)?;
-            locked = Instant::now();
-            let (rows, sessions) = delete_batch(conn, target, horizon, batch)?;
-            unmarked.extend(sessions);
-            if !unmarked.is_empty() {
-                unmarked = mark_sessions(conn, &unmarked, false)?;
-            }
-            Ok(rows)
+        let rows = purger.with(|conn| {
+            conn.transaction(|conn| -> Result<usize, StorageError> {
+                // A write first: it takes the write lock (SQLite's, or the
+                // horizon's row), and the batch's time counts from then, so
+                // that time queued behind writers does not shrink batches.
+                record_horizon(conn, dataset, horizon)?;
+                locked = Instant::now();
+                let (rows, sessions) = delete_batch(conn, target, horizon, batch)?;
+                unmarked.extend(sessions);
+                if !unmarked.is_empty() {
+                    unmarked = mark_sessions(conn, &unmarked, false)?;
+                }
+                Ok(rows)
+            })
         })?;
         let held = locked.elapsed();
+        log::debug!(
+            "purged a batch of {rows} of {batch} {} rows in {held:?}",
+            dataset.name()
+        );
         if rows > 0 {
             purged(rows);
         }
@@ -364,12 +411,10 @@ fn purge_dataset(
             break;
         }
         batch = next_batch(batch, held);
-        // Writers take the lock while the purge pauses: as long a pause as
-        // the batch held it, so a purge takes at most half the writer's time.
-        std::thread::sleep(held.min(BATCH_TARGET * 2));
+        Purger::pause(held);
     }
     if !unmarked.is_empty() {
-        conn.transaction(|conn| mark_sessions(conn, &unmarked, true))?;
+        purger.with(|conn| conn.transaction(|conn| mark_sessions(conn, &unmarked, true)))?;
     }
     Ok(())
 }

@@ -26,8 +26,11 @@ pub enum StartupError {
     Retention(#[from] crate::retention::RuleError),
     // The causes are part of these messages, not `source()`s, so that a
     // cause chain prints each once, before its hint.
-    #[error("cannot start the committer thread: {cause}")]
-    Thread { cause: std::io::Error },
+    #[error("cannot start the {name} thread: {cause}")]
+    Thread {
+        name: &'static str,
+        cause: std::io::Error,
+    },
     #[error("cannot listen on {bind}: {cause}; {}", bind_hint(cause))]
     Bind { bind: String, cause: std::io::Error },
 }
@@ -120,12 +123,21 @@ impl Application {
             log::warn!("cannot load the API keys: {}", cause_chain(&error));
         }
         let writes = crate::ingest::group::Committer::start(pools.write.clone(), clock.clone())
-            .map_err(|cause| StartupError::Thread { cause })?;
+            .map_err(|cause| StartupError::Thread {
+                name: "committer",
+                cause,
+            })?;
+        let checkpoints = crate::db::checkpoint::Checkpointer::start(pools.maintenance.clone())
+            .map_err(|cause| StartupError::Thread {
+                name: "checkpoint",
+                cause,
+            })?;
         let db = web::Data::new(Db {
             pools,
             catalog,
             clock,
             writes,
+            checkpoints,
         });
         let limits = web::Data::new(Limits {
             max_body_bytes: settings.max_body_bytes,
@@ -270,8 +282,8 @@ impl Application {
     }
 }
 
-/// Purges the rows past their retention (`retention.rs`), on the purge
-/// pool's connection; a server told to stop ends its purge between batches.
+/// Purges the rows past their retention (`retention.rs`); a server told to
+/// stop ends its purge between batches.
 fn purge_retained(
     db: &Db,
     limits: &Limits,
@@ -281,10 +293,9 @@ fn purge_retained(
         return Ok(None);
     }
     let (now, catalog) = (db.clock.now(), db.catalog.current());
-    let mut conn = db.pools.purge.get()?;
     let mut purged = std::collections::BTreeMap::new();
     let done = limits.retention.purge(
-        &mut conn,
+        &db.pools,
         &catalog,
         now,
         &tallies.stopping,

@@ -15,6 +15,7 @@
 use crate::clock::Clock;
 use crate::datasets::catalog::LiveCatalog;
 use crate::datasets::{Dataset, Role};
+use crate::db::checkpoint::Checkpointer;
 use crate::db::Pools;
 use crate::feeds;
 use crate::ingest::group::Committer;
@@ -37,6 +38,8 @@ pub struct Db {
     pub clock: Arc<dyn Clock>,
     /// Writes, a group per transaction (`ingest::group`).
     pub writes: Committer,
+    /// SQLite: the WAL checkpointed beside the writes (`db::checkpoint`).
+    pub checkpoints: Option<Checkpointer>,
 }
 
 /// What the operator allows a request (`serve`'s flags).

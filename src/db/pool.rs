@@ -6,7 +6,8 @@
 //! statement timeout on PostgreSQL, optionally on a replica), `write` is the
 //! committer's one connection (`ingest::group`; deletes and erasures take it
 //! too), `control` serves key reloads and look-ups and the pulls' settle
-//! step, `purge` the retention's purges (`retention.rs`), and `health` only
+//! step, `maintenance` the retention's purges (`retention.rs`) and SQLite's
+//! checkpoints (`checkpoint.rs`), and `health` only
 //! `/health`. `pool.get()` blocks: call it from a
 //! blocking thread, never from the async executor.
 
@@ -20,6 +21,13 @@ use std::time::Duration;
 /// burst of writes (or a reader that held a snapshot through one) does not
 /// leave a huge file behind.
 const JOURNAL_SIZE_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// SQLite: the WAL's size, in pages, past which a commit checkpoints it
+/// itself. A server's checkpoints run beside its writes
+/// (`checkpoint.rs`), so this is a safety net should they fall behind (and
+/// what `hourglass import` and the other commands checkpoint by): the
+/// journal size limit's worth of 4 KiB pages.
+const WAL_AUTOCHECKPOINT_PAGES: u64 = JOURNAL_SIZE_LIMIT_BYTES / 4096;
 
 /// A connection pool that knows how many threads are waiting for one (for
 /// `/metrics`; r2d2 tells only how many connections are in use).
@@ -75,9 +83,10 @@ pub struct Pools {
     /// Short statements on the primary: key reloads and look-ups, keys'
     /// last use, and the pulls' settle barrier (see `visibility.rs`).
     pub control: DbPool,
-    /// Purges of rows past their retention (`retention.rs`): one
-    /// connection of its own, so that a purge never takes the committer's.
-    pub purge: DbPool,
+    /// Purges of rows past their retention on PostgreSQL (`retention.rs`)
+    /// and WAL checkpoints on SQLite (`checkpoint.rs`): one connection of
+    /// their own, so that neither ever takes the committer's.
+    pub maintenance: DbPool,
     /// `/health` only: one connection to the primary, answering within
     /// [`HEALTH_TIMEOUT`] or not at all.
     pub health: DbPool,
@@ -118,7 +127,8 @@ impl Manager {
                 "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};
                  PRAGMA synchronous = FULL;
                  PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES};
-                 PRAGMA query_only = {};",
+                 PRAGMA query_only = {};
+                 PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};",
                 i32::from(self.read_only)
             )),
             DbConnection::Postgresql(c) if self.read_only => c.batch_execute(&format!(
@@ -216,7 +226,7 @@ pub fn open(settings: &DatabaseSettings) -> Result<Pools, DbError> {
         // ([`check_on_return`]), and a dead one replaced.
         write: pool(&settings.url, WRITE_POOL_SIZE, false, false)?,
         control: pool(&settings.url, CONTROL_POOL_SIZE, false, true)?,
-        purge: pool(&settings.url, 1, false, true)?,
+        maintenance: pool(&settings.url, 1, false, true)?,
         health: health(&settings.url)?,
         health_replica: settings.read_url.as_deref().map(health).transpose()?,
     })

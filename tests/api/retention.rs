@@ -262,7 +262,7 @@ async fn a_session_whose_actions_are_purged_keeps_its_totals_and_takes_later_act
 
 async fn a_write_during_a_purge_commits_before_the_purge_ends(backend: Backend) {
     // This server purges nothing itself: the test runs the purge, through
-    // the library, on its own connection.
+    // the library, on the server's connections.
     let app = spawn_app(backend).await;
     app.push_at(
         "2020-10-09 12:00:00",
@@ -277,12 +277,11 @@ async fn a_write_during_a_purge_commits_before_the_purge_ends(backend: Backend) 
         let (pools, batches, purged) = (app.pools.clone(), batches.clone(), purged.clone());
         actix_web::rt::task::spawn_blocking(move || {
             let retention = Retention::new([(Dataset::named("logins"), DAY)]).unwrap();
-            let mut conn = pools.purge.get().unwrap();
-            let catalog = Catalog::load(&mut conn).unwrap();
+            let catalog = Catalog::load(&mut pools.maintenance.get().unwrap()).unwrap();
             let now = Timestamp::parse(PRESENT).unwrap();
             let stopping = AtomicBool::new(false);
             retention
-                .purge(&mut conn, &catalog, now, &stopping, |_, rows| {
+                .purge(&pools, &catalog, now, &stopping, |_, rows| {
                     purged.fetch_add(rows, Ordering::SeqCst);
                     // After the first batch, the purge waits (at most a
                     // minute) for the test's write to be acknowledged.
