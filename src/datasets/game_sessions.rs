@@ -24,9 +24,14 @@
 //! B. the first action in the window and the last after it
 //!    (`game_sessions_first`);
 //! C. the rest: sessions with an action that happened or was written in the
-//!    window, or stamped in it, found on the actions' indexes and the
-//!    sessions' stamp index, less those of A and B (spanning the whole window,
-//!    or only written in it).
+//!    window, or stamped in it, less those of A and B (spanning the whole
+//!    window, or only written in it). Those with an action in the window's
+//!    whole hours are found in `game_session_hours` (a row per session and
+//!    hour in which it has an action, kept by triggers like the totals), a
+//!    few thousand rows for a day where its actions are millions; those
+//!    with an action in its partial first or last hour (all of a window
+//!    shorter than an hour) on the actions' indexes; those stamped in it on
+//!    the sessions' stamp index.
 
 use crate::db::statement::Statement;
 use crate::timestamp::TimeWindow;
@@ -42,8 +47,11 @@ const COLUMNS: &str = "s.player_id, s.session_id, s.game_code, s.game_name, s.cu
 const PART_A: &str = "s.updated_at >= {from} AND s.updated_at < {to}";
 const PART_B: &str = "s.created_at >= {from} AND s.created_at < {to} AND s.updated_at >= {to}";
 const PART_C: &str = "s.session_id IN (\
-         SELECT session_id FROM game_actions WHERE created_at >= {from} AND created_at < {to} \
-         UNION SELECT session_id FROM game_actions WHERE modified_at >= {from} AND modified_at < {to} \
+         SELECT session_id FROM game_session_hours WHERE hour >= {hours_from} AND hour < {hours_to} \
+         UNION SELECT session_id FROM game_actions WHERE created_at >= {from} AND created_at < {head_to} \
+         UNION SELECT session_id FROM game_actions WHERE modified_at >= {from} AND modified_at < {head_to} \
+         UNION SELECT session_id FROM game_actions WHERE created_at >= {tail_from} AND created_at < {to} \
+         UNION SELECT session_id FROM game_actions WHERE modified_at >= {tail_from} AND modified_at < {to} \
          UNION SELECT session_id FROM game_sessions WHERE modified_at >= {from} AND modified_at < {to}) \
      AND NOT (s.updated_at >= {from} AND s.updated_at < {to}) \
      AND NOT (s.created_at >= {from} AND s.created_at < {to} AND s.updated_at >= {to})";
@@ -71,9 +79,23 @@ pub fn count_statement(window: TimeWindow) -> Statement<'static> {
     bind_window(&format!("SELECT {sql} AS n"), window)
 }
 
-/// `sql` with every `{from}` and `{to}` bound to the window's bounds.
+/// An hour, in microseconds: the unit of `game_session_hours`.
+const HOUR: i64 = 3_600_000_000;
+
+/// `sql` with every placeholder bound: `{from}` and `{to}` to the window's
+/// bounds; `{hours_from}` and `{hours_to}` to the first and past the last
+/// whole hour inside it; `{head_to}` to the end of its partial first hour,
+/// and `{tail_from}` to the start of its partial last hour. A window without
+/// a whole hour has only a head, itself.
 fn bind_window(sql: &str, window: TimeWindow) -> Statement<'static> {
     let (from, to) = (window.from().as_micros(), window.to().as_micros());
+    let hours_from = from + (HOUR - from.rem_euclid(HOUR)) % HOUR;
+    let hours_to = to - to.rem_euclid(HOUR);
+    let (hours_from, hours_to, head_to, tail_from) = if hours_from < hours_to {
+        (hours_from, hours_to, hours_from, hours_to)
+    } else {
+        (0, 0, to, to)
+    };
     let mut statement = Statement::new(String::new());
     let mut rest = sql;
     while let Some(start) = rest.find('{') {
@@ -82,6 +104,10 @@ fn bind_window(sql: &str, window: TimeWindow) -> Statement<'static> {
         statement = match &rest[start..=end] {
             "{from}" => statement.bind_int(from),
             "{to}" => statement.bind_int(to),
+            "{hours_from}" => statement.bind_int(hours_from),
+            "{hours_to}" => statement.bind_int(hours_to),
+            "{head_to}" => statement.bind_int(head_to),
+            "{tail_from}" => statement.bind_int(tail_from),
             other => unreachable!("unknown placeholder {other}"),
         };
         rest = &rest[end + 1..];

@@ -395,8 +395,21 @@ mod kept {
                 }
             }
         }
-        for hour in 0..8 {
-            let window = TimeWindow::new(at(hour * 60), at(hour * 60 + 60)).unwrap();
+        // Every hour; windows of whole hours, found on the sessions' hours;
+        // windows with partial first and last hours, or shorter than an
+        // hour, found on the actions too.
+        let hours = (0..8).map(|hour| (hour * 60, hour * 60 + 60));
+        let more = [
+            (0, 480),
+            (60, 240),
+            (30, 135),
+            (239, 361),
+            (130, 160),
+            (61, 119),
+        ];
+        for (from, to) in hours.chain(more) {
+            let window = TimeWindow::new(at(from), at(to)).unwrap();
+            let hour = format!("[{from}, {to}) min");
             let inside = |t: i64| t >= window.from().as_micros() && t < window.to().as_micros();
             let mut expected: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for session in 0u8..4 {

@@ -247,6 +247,16 @@ fn migrates_sessions_from_their_actions(backend: Backend) {
         [s3]
     );
     assert!(pull(&mut conn, "2020-10-10 06:00:00", "2020-10-10 07:00:00").is_empty());
+    // Whole hours are found on the sessions' hours, computed from the
+    // actions there were.
+    assert_eq!(
+        pull(&mut conn, "2020-10-10 04:00:00", "2020-10-10 10:00:00"),
+        [s1, s3, s2]
+    );
+    assert_eq!(
+        pull(&mut conn, "2020-10-10 06:00:00", "2020-10-10 09:00:00"),
+        [s1, s2]
+    );
 
     // And the kept totals go on from there.
     let clock =
