@@ -16,7 +16,7 @@
 #    (rows/s);
 # 3. bytes on disk per game action (the whole database, checkpointed);
 # 4. the same one-hour and one-day windows, the first ones of the data, of
-#    game_sessions and transactions: time to first byte and
+#    game_sessions and transactions, and a minute of game_sessions: time to first byte and
 #    total time, median of ROUNDS pulls after one to warm up; and the
 #    count of each;
 # 5. single-row writes: wrk, CONNS connections, SECONDS_EACH seconds
@@ -215,6 +215,8 @@ python3 benches/scale_gen.py "$work/gen" --start-us "${start}000000" --per-day "
 when() { date -u -d "@$1" '+%Y-%m-%d+%H:%M:%S'; }
 hour="from=$(when $((start + 3600)))&to=$(when $((start + 7200)))"
 day="from=$(when $((start + 3600)))&to=$(when $((start + 90000)))"
+# A CRM that pulls every minute: the same hour's 31st minute.
+minute="from=$(when $((start + 5400)))&to=$(when $((start + 5460)))"
 
 for backend in $BACKENDS; do
   if [ "$backend" = postgres ]; then
@@ -235,6 +237,7 @@ for backend in $BACKENDS; do
     record "$size" game_sessions "$(sql "SELECT count(*) FROM game_sessions")"
     record "$size" bytes_per_action "$(( $(db_bytes) / total ))"
     serve
+    measure "$size" minute_ms_game_sessions pull_times "/api/game_sessions?$minute"
     for dataset in game_sessions transactions; do
       measure "$size" "hour_ms_$dataset" pull_times "/api/$dataset?$hour"
       measure "$size" "day_ms_$dataset" pull_times "/api/$dataset?$day"
@@ -304,6 +307,7 @@ for backend in ("sqlite", "postgres"):
     row("`hourglass import`, rows/s", lambda m: f"{int(m['import_rows_per_s']):,}")
     row("game sessions", lambda m: f"{int(m['game_sessions']):,}")
     row("bytes on disk per game action (whole database)", lambda m: f"{int(m['bytes_per_action']):,}")
+    row("one-minute `game_sessions`: first byte / total, ms", lambda m: " / ".join(m["minute_ms_game_sessions"].split()))
     for dataset in ("game_sessions", "transactions"):
         row(f"`{dataset}` rows in the hour / the day",
             lambda m, k=f"rows_{dataset}": " / ".join(f"{json.loads(x)['rows']:,}" for x in m[k].split()))
