@@ -20,12 +20,18 @@
 #    total time, median of ROUNDS pulls after one to warm up; and the
 #    count of each;
 # 5. single-row writes: wrk, CONNS connections, SECONDS_EACH seconds
-#    (benches/scale_write.lua: a new action in one of 5,000 live sessions).
+#    (benches/scale_write.lua: a new action in one of 5,000 live sessions),
+#    as fast as the server takes them, and then at a steady pace (each
+#    connection pausing PACE_MS between requests: about 2,000 writes/s,
+#    170 million a day, more than the largest operator's 50-100 million).
 #
 # At the largest size the server is restarted with game_actions retained
 # for all but the first day: the purge rate (rows/s, from
-# hourglass_purged_rows_total) is measured while wrk writes as in 5, and
-# the write rate and p99 compared with 5's.
+# hourglass_purged_rows_total) is measured while wrk writes as in 5, at the
+# steady pace and then as fast as it can, and each run's write rate and p99
+# compared with 5's. The goals are judged at the steady pace: a server
+# taking writes as fast as it can has no spare time for a purge by
+# definition, and every batch shows in the p99 of writes queued behind it.
 #
 # Then the compressed-time run: a new database, game_actions retained
 # COMPRESSED_RETAIN and purged every 10 s, wrk writing at a steady pace
@@ -46,6 +52,7 @@ IMPORT_ROWS=${IMPORT_ROWS:-100000}
 ROUNDS=${ROUNDS:-5}
 CONNS=${CONNS:-16}
 SECONDS_EACH=${SECONDS_EACH:-10}
+PACE_MS=${PACE_MS:-7}
 COMPRESSED_RETAIN=${COMPRESSED_RETAIN:-120}
 COMPRESSED_SECONDS=${COMPRESSED_SECONDS:-480}
 PORT=${PORT:-18393}
@@ -112,12 +119,16 @@ failed = (int(bad.group(1)) if bad else 0) + (sum(map(int, errors.groups())) if 
 print(f"{rate:.0f} {p99:.1f} {failed}")
 PY
 }
-writes() { # seconds [connections] -> "req/s p99_ms failed"
+writes() { # seconds [pause_ms] -> "req/s p99_ms failed"
   local out
-  out=$(HOURGLASS_KEY=$wkey SCALE_NOW=$(date -u '+%Y-%m-%d %H:%M:%S') \
-    wrk -t2 -c"${2:-$CONNS}" -d"$1s" --latency -s benches/scale_write.lua "$base")
+  out=$(HOURGLASS_KEY=$wkey SCALE_NOW=$(date -u '+%Y-%m-%d %H:%M:%S') SCALE_PAUSE_MS=${2:-0} \
+    wrk -t2 -c"$CONNS" -d"$1s" --latency -s benches/scale_write.lua "$base")
   echo "$out" >&2
   wrk_summary "$out"
+}
+# The rows a count answers.
+rows() {
+  curl -sf -H "Authorization: Bearer $rkey" "$base$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["rows"])'
 }
 purged() {
   curl -sf -H "Authorization: Bearer $rkey" "$base/metrics" |
@@ -245,24 +256,32 @@ for backend in $BACKENDS; do
     for dataset in game_sessions transactions; do
       measure "$size" "hour_count_ms_$dataset" pull_times "/api/$dataset/count?$hour"
       measure "$size" "day_count_ms_$dataset" pull_times "/api/$dataset/count?$day"
-      record "$size" "rows_$dataset" "$(curl -s -H "Authorization: Bearer $rkey" "$base/api/$dataset/count?$hour") $(curl -s -H "Authorization: Bearer $rkey" "$base/api/$dataset/count?$day")"
+      record "$size" "rows_$dataset" "$(rows "/api/$dataset/count?$hour") $(rows "/api/$dataset/count?$day")"
     done
     measure "$size" writes writes "$SECONDS_EACH"
+    measure "$size" writes_paced writes "$SECONDS_EACH" "$PACE_MS"
     stop_server
   done
 
   echo "== $backend: purging the first day of $max_size while writing"
   serve --retain "game_actions=$(( $(date +%s) - start - 86400 ))s" --purge-every 1s
   for _ in $(seq 600); do [ "$(purged)" -gt 0 ] && break; sleep 0.1; done
-  before=$(purged); s=$(date +%s%N)
-  during=$(writes "$SECONDS_EACH")
-  after=$(purged); e=$(date +%s%N)
-  record "$max_size" purge_rows_per_s "$(( (after - before) * 1000000000 / (e - s) ))"
-  record "$max_size" writes_during_purge "$during"
+  for pace in "$PACE_MS" 0; do
+    before=$(purged); s=$(date +%s%N)
+    during=$(writes "$SECONDS_EACH" "$pace")
+    after=$(purged); e=$(date +%s%N)
+    suffix=$([ "$pace" = 0 ] || echo _paced)
+    record "$max_size" "purge_rows_per_s$suffix" "$(( (after - before) * 1000000000 / (e - s) ))"
+    record "$max_size" "writes_during_purge$suffix" "$during"
+  done
   # Still purging when wrk ended, or the rate above is a lower bound.
   record "$max_size" purge_left "$(sql "SELECT count(*) FROM game_actions WHERE modified_at < $(( (start + 86400) * 1000000 ))")"
   stop_server
 
+  if [ "$COMPRESSED_SECONDS" = 0 ]; then # skipped
+    if [ "$backend" = postgres ]; then stop_pg; rm -rf "$work/pg"; fi
+    continue
+  fi
   echo "== $backend: compressed time, game_actions kept ${COMPRESSED_RETAIN} s, writes for ${COMPRESSED_SECONDS} s"
   new_database
   serve --retain "game_actions=${COMPRESSED_RETAIN}s" --purge-every 10s
@@ -286,7 +305,7 @@ for backend in $BACKENDS; do
 done
 
 report=$(python3 - "$results" "$SIZES" "$COMPRESSED_RETAIN" <<'PY'
-import collections, json, statistics, sys
+import collections, statistics, sys
 path, sizes, retain = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3])
 r = collections.defaultdict(dict)
 for line in open(path):
@@ -310,27 +329,31 @@ for backend in ("sqlite", "postgres"):
     row("one-minute `game_sessions`: first byte / total, ms", lambda m: " / ".join(m["minute_ms_game_sessions"].split()))
     for dataset in ("game_sessions", "transactions"):
         row(f"`{dataset}` rows in the hour / the day",
-            lambda m, k=f"rows_{dataset}": " / ".join(f"{json.loads(x)['rows']:,}" for x in m[k].split()))
+            lambda m, k=f"rows_{dataset}": " / ".join(f"{int(x):,}" for x in m[k].split()))
         for span in ("hour", "day"):
             row(f"one-{span} `{dataset}`: first byte / total, ms",
                 lambda m, k=f"{span}_ms_{dataset}": " / ".join(m[k].split()))
         row(f"`{dataset}/count`, hour / day, ms",
             lambda m, d=dataset: f"{m[f'hour_count_ms_{d}'].split()[1]} / {m[f'day_count_ms_{d}'].split()[1]}")
-    row(f"single-row writes/s, p99 ms, failed", lambda m: " / ".join(m["writes"].split()))
+    row(f"single-row writes/s, p99 ms, failed: as fast as taken", lambda m: " / ".join(m["writes"].split()))
+    row(f"single-row writes/s, p99 ms, failed: at a steady pace", lambda m: " / ".join(m["writes_paced"].split()))
     out.append("")
     first, last = r[backend, sizes[0]], r[backend, sizes[-1]]
     worst = max(float(last[f"hour_ms_{d}"].split()[1]) / float(first[f"hour_ms_{d}"].split()[1])
                 for d in ("game_sessions", "transactions"))
     ttfb = float(last["day_ms_game_sessions"].split()[0])
-    p_rate = int(last["purge_rows_per_s"])
-    w_rate, w_p99, w_bad = last["writes_during_purge"].split()
-    b_p99 = float(last["writes"].split()[1])
+    p_rate = int(last["purge_rows_per_s_paced"])
+    w_rate, w_p99, w_bad = last["writes_during_purge_paced"].split()
+    b_p99 = float(last["writes_paced"].split()[1])
+    s_rate = int(last["purge_rows_per_s"])
+    s_w_rate, s_w_p99, s_w_bad = last["writes_during_purge"].split()
+    s_b_rate, s_b_p99, _ = last["writes"].split()
     out.append("| goal | measured | |")
     out.append("| --- | --- | --- |")
     out.append(f"| one-hour window at {int(sizes[-1]):,} ≤ 1.3× at {int(sizes[0]):,} (the worse of the two datasets) | {worst:.2f}× | {ok(worst <= 1.3)} |")
     out.append(f"| one-day `game_sessions` first byte ≤ 1 s at {int(sizes[-1]):,} | {ttfb:.0f} ms | {ok(ttfb <= 1000)} |")
-    out.append(f"| purge rows/s ≥ 3× write rows/s during it | {p_rate:,} / {int(w_rate):,} = {p_rate / max(1, int(w_rate)):.1f}× ({int(last['purge_left']):,} rows left to purge at the end) | {ok(p_rate >= 3 * int(w_rate))} |")
-    out.append(f"| write p99 during the purge ≤ 2× without (failed: {w_bad}) | {w_p99} / {b_p99} ms = {float(w_p99) / b_p99:.2f}× | {ok(float(w_p99) <= 2 * b_p99 and w_bad == '0')} |")
+    out.append(f"| purge rows/s ≥ 3× write rows/s during it, at the steady pace | {p_rate:,} / {int(w_rate):,} = {p_rate / max(1, int(w_rate)):.1f}× ({int(last['purge_left']):,} rows left to purge at the end) | {ok(p_rate >= 3 * int(w_rate))} |")
+    out.append(f"| write p99 during the purge ≤ 2× without, at the steady pace (failed: {w_bad}) | {w_p99} / {b_p99} ms = {float(w_p99) / b_p99:.2f}× | {ok(float(w_p99) <= 2 * b_p99 and w_bad == '0')} |")
     c = r[backend, "compressed"]
     samples = sorted((int(k[len("size_at_"):-1]), *map(int, v.split())) for k, v in c.items() if k.startswith("size_at_"))
     settled = [b for t, b, _ in samples if t >= 2 * retain]
@@ -338,6 +361,11 @@ for backend in ("sqlite", "postgres"):
         spread = max(settled) / min(settled)
         out.append(f"| compressed time: size after 2× the retention ({2 * retain} s) within 10% | max / min = {spread:.3f} | {ok(spread <= 1.10)} |")
     out.append("")
+    out.append(f"Writes as fast as taken, during the purge: {int(s_w_rate):,} writes/s (without: {int(s_b_rate):,}), "
+               f"p99 {s_w_p99} ms (without: {s_b_p99}), failed {s_w_bad}; purged meanwhile {s_rate:,} rows/s.")
+    out.append("")
+    if not samples:
+        continue
     out.append(f"Compressed time (game_actions kept {retain} s, purged every 10 s; writes {' / '.join(c['steady_writes'].split())} req/s, p99 ms, failed): "
                + ", ".join(f"{t} s: {b / 1e6:.1f} MB ({n:,} actions)" for t, b, n in samples))
     out.append("")

@@ -30,6 +30,7 @@ use crate::datasets::{Dataset, Role};
 use crate::db::statement::{execute, quote, Statement};
 use crate::db::{with_backend, DbConnection, DbPool, PooledConn, Pools, StorageError};
 use crate::timestamp::Timestamp;
+use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Text};
 use diesel::{Connection, QueryResult, RunQueryDsl};
 use std::collections::{BTreeMap, BTreeSet};
@@ -292,6 +293,31 @@ impl<'a> Purger<'a> {
         }
     }
 
+    /// Runs a batch on the purge's connection without waiting for the disk
+    /// at its commit: a batch lost to a power cut is purged again by the
+    /// next, and the next durable commit (a write's) makes it durable too,
+    /// since both logs are written in order. Waiting for the disk took as
+    /// long as deleting a small batch, while writes queued behind it.
+    fn batch<T>(
+        &mut self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        self.with(|conn| {
+            let DbConnection::Sqlite(c) = conn else {
+                return f(conn);
+            };
+            c.batch_execute("PRAGMA synchronous = NORMAL")?;
+            let result = f(conn);
+            // The writers' setting (`db::pool`), whatever the batch did.
+            // Setting it touches no page, so it does not fail once the
+            // batch's own setting took.
+            let restored = with_backend!(conn, c => c.batch_execute("PRAGMA synchronous = FULL"));
+            let value = result?;
+            restored?;
+            Ok(value)
+        })
+    }
+
     /// Between batches, after one that held the lock `held`: writes waiting
     /// for the connection or the lock take it meanwhile. A quarter of the
     /// batch's time is plenty for them to be woken and start, and leaves
@@ -384,8 +410,12 @@ fn purge_dataset(
     let mut unmarked = BTreeSet::new();
     while !stopping.load(Ordering::Relaxed) {
         let mut locked = Instant::now();
-        let rows = purger.with(|conn| {
+        let rows = purger.batch(|conn| {
             conn.transaction(|conn| -> Result<usize, StorageError> {
+                // Durable with the next write's commit (see `Purger::batch`).
+                if let DbConnection::Postgresql(c) = conn {
+                    c.batch_execute("SET LOCAL synchronous_commit = off")?;
+                }
                 // A write first: it takes the write lock (SQLite's, or the
                 // horizon's row), and the batch's time counts from then, so
                 // that time queued behind writers does not shrink batches.
