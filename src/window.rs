@@ -84,10 +84,10 @@ fn parse_param(
     // Exactly as openapi.yaml's pattern says: a bound with whitespace
     // around it (a form feed, a tab) is refused, not trimmed, so that what
     // the spec refuses the server refuses too.
-    let parsed = match unix_seconds(value) {
-        _ if value.trim() != value => Err(TimestampError::Garbled),
-        Some(seconds) => seconds,
-        None => Timestamp::parse(value),
+    let parsed = if value.trim() != value {
+        Err(TimestampError::Garbled)
+    } else {
+        unix_seconds(value).unwrap_or_else(|| Timestamp::parse(value))
     };
     parsed
         .map(|at| (parameter, at))
