@@ -273,6 +273,24 @@ pub fn ping(conn: &mut DbConnection) -> QueryResult<()> {
         .map(drop)
 }
 
+/// Runs `f` on one snapshot: every statement in it sees the database as
+/// its first read found it. For an answer made of several queries, which
+/// must not show a transaction half-committed (PostgreSQL's default gives
+/// each statement a snapshot of its own; SQLite outside a transaction
+/// likewise).
+pub fn in_snapshot<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> QueryResult<T>,
+) -> QueryResult<T> {
+    conn.transaction(|conn| {
+        if let DbConnection::Postgresql(_) = conn {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(conn)?;
+        }
+        f(conn)
+    })
+}
+
 /// Runs `$body` with `$c` bound to the concrete connection of either
 /// backend, for the statements outside the backends' common subset (such as
 /// `ON CONFLICT`): written once, compiled for each backend.

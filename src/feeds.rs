@@ -199,7 +199,15 @@ pub struct FeedHealth {
 /// Reads the counters of the last [`USUAL_DAYS`] days: one range of the
 /// primary key per dataset, at most one row per hour, however long the
 /// counters have been kept.
+///
+/// All in one snapshot: read statement by statement, a flush that
+/// committed in between showed the deletions it counted without the users
+/// counted in the same transaction.
 pub fn stats(conn: &mut DbConnection, now: Timestamp) -> QueryResult<Stats> {
+    crate::db::in_snapshot(conn, |conn| stats_in(conn, now))
+}
+
+fn stats_in(conn: &mut DbConnection, now: Timestamp) -> QueryResult<Stats> {
     use write_hours::columns as c;
     let this_hour = now.as_micros().div_euclid(HOUR) * HOUR;
     let first_hour = this_hour - (CHART_HOURS as i64 - 1) * HOUR;
