@@ -31,6 +31,24 @@ enum Piece<'a> {
     /// depend on which values are missing (SQLite only: PostgreSQL would
     /// type it as text).
     Null,
+    /// SQL text that differs between the backends.
+    Dialect {
+        sqlite: &'static str,
+        postgres: &'static str,
+    },
+}
+
+/// Where the backends' SQL differs: which one a statement is written for.
+pub trait Dialect {
+    const POSTGRES: bool;
+}
+
+impl Dialect for diesel::pg::Pg {
+    const POSTGRES: bool = true;
+}
+
+impl Dialect for diesel::sqlite::Sqlite {
+    const POSTGRES: bool = false;
 }
 
 /// SQL text and typed bind parameters, in order.
@@ -61,6 +79,13 @@ impl<'a> Statement<'a> {
 
     pub fn bind_text(mut self, value: &'a str) -> Self {
         self.pieces.push(Piece::Text(value));
+        self
+    }
+
+    /// `sqlite` on SQLite, `postgres` on PostgreSQL: for the few places where
+    /// one text cannot serve both (a planner that must be steered).
+    pub fn dialect(mut self, sqlite: &'static str, postgres: &'static str) -> Self {
+        self.pieces.push(Piece::Dialect { sqlite, postgres });
         self
     }
 
@@ -128,7 +153,7 @@ impl QueryId for Statement<'_> {
 
 impl<DB> QueryFragment<DB> for Statement<'_>
 where
-    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Bool>,
+    DB: Backend + Dialect + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Bool>,
     i64: ToSql<BigInt, DB>,
     str: ToSql<Text, DB>,
     bool: ToSql<Bool, DB>,
@@ -145,6 +170,9 @@ where
                 Piece::Text(v) => out.push_bind_param::<Text, str>(v)?,
                 Piece::Bool(v) => out.push_bind_param::<Bool, bool>(v)?,
                 Piece::Null => out.push_bind_param::<Nullable<Text>, Option<&str>>(&None)?,
+                Piece::Dialect { sqlite, postgres } => {
+                    out.push_sql(if DB::POSTGRES { postgres } else { sqlite })
+                }
             }
         }
         Ok(())
