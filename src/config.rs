@@ -20,6 +20,8 @@ pub struct Settings {
     pub extra_params: Vec<String>,
     /// A pull whose client accepts no bytes for this long is cut.
     pub send_timeout: Duration,
+    /// A write body not received whole within this long is refused (408).
+    pub body_timeout: Duration,
     /// Streams one key may run at once; past it a pull gets 429.
     pub streams_per_key: usize,
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish
@@ -55,6 +57,7 @@ impl Settings {
     pub const DEFAULT_MAX_UPLOADS: usize = 1024;
     pub const DEFAULT_STATEMENT_TIMEOUT_SECS: u64 = 60;
     pub const DEFAULT_SEND_TIMEOUT_SECS: u64 = 30;
+    pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
     pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
     pub const DEFAULT_WRONG_KEY_BURST: u32 = 10;
     pub const DEFAULT_DELETIONS_RETENTION_DAYS: u64 = 90;
@@ -100,6 +103,7 @@ impl Settings {
             workers: 0,
             extra_params: Vec::new(),
             send_timeout: Duration::from_secs(Self::DEFAULT_SEND_TIMEOUT_SECS),
+            body_timeout: Duration::from_secs(Self::DEFAULT_BODY_TIMEOUT_SECS),
             streams_per_key: Self::default_streams_per_key(Self::DEFAULT_READ_POOL_SIZE),
             shutdown_grace: Duration::from_secs(Self::DEFAULT_SHUTDOWN_GRACE_SECS),
             trusted_proxies: Vec::new(),

@@ -57,6 +57,9 @@ pub enum ApiError {
     },
     #[error("the request body is larger than the limit of {limit} bytes; send smaller batches")]
     PayloadTooLarge { limit: usize },
+    /// The body did not arrive whole in time (`--body-timeout`).
+    #[error("the request body did not arrive whole within {seconds} s of the request; nothing was written: send it again")]
+    BodyTimeout { seconds: u64 },
     /// No dataset of that name (the message lists those there are).
     #[error("{0}")]
     UnknownDataset(String),
@@ -142,6 +145,7 @@ problems! {
     NOT_FOUND = "not_found", 404, "Not found";
     ROW_NOT_FOUND = "row_not_found", 404, "No such row";
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "Method not allowed";
+    BODY_TIMEOUT = "body_timeout", 408, "Request body timeout";
     DELETIONS_PURGED = "deletions_purged", 410, "Deletions purged";
     WINDOW_PURGED = "window_purged", 410, "Window purged";
     BODY_TOO_LARGE = "body_too_large", 413, "Request body too large";
@@ -165,6 +169,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => UNSUPPORTED_MEDIA_TYPE,
             ApiError::InvalidRow { .. } => INVALID_ROW,
             ApiError::PayloadTooLarge { .. } => BODY_TOO_LARGE,
+            ApiError::BodyTimeout { .. } => BODY_TIMEOUT,
             ApiError::UnknownDataset(_) => UNKNOWN_DATASET,
             ApiError::NotFound(_) => NOT_FOUND,
             ApiError::RowNotFound(_) => ROW_NOT_FOUND,

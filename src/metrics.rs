@@ -46,6 +46,8 @@ pub struct Metrics {
     pool_size: IntGaugeVec,
     streams: IntGauge,
     writes_waiting: IntGauge,
+    uploads: IntGauge,
+    upload_bytes: IntGauge,
     last_write: IntGaugeVec,
     purged: IntCounterVec,
     retention: IntGaugeVec,
@@ -171,6 +173,22 @@ impl Metrics {
                 )
                 .expect("a valid gauge"),
             ),
+            uploads: register(
+                &registry,
+                IntGauge::new(
+                    "hourglass_uploads_in_flight",
+                    "Write bodies being received or waiting for their commit.",
+                )
+                .expect("a valid gauge"),
+            ),
+            upload_bytes: register(
+                &registry,
+                IntGauge::new(
+                    "hourglass_upload_bytes_held",
+                    "Bytes of write bodies held now (what --max-upload-bytes bounds).",
+                )
+                .expect("a valid gauge"),
+            ),
             last_write: gauge(
                 "hourglass_last_write_timestamp_seconds",
                 "When each dataset last received a write (Unix seconds): through this instance, or through any before it started.",
@@ -284,6 +302,8 @@ impl Metrics {
         }
         self.streams.set(now.streams as i64);
         self.writes_waiting.set(now.writes_waiting as i64);
+        self.uploads.set(now.uploads.0 as i64);
+        self.upload_bytes.set(now.uploads.1 as i64);
         let mut text = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut text)
@@ -314,6 +334,8 @@ pub struct Now<'a> {
     pub pools: &'a Pools,
     pub streams: usize,
     pub writes_waiting: usize,
+    /// Write bodies held, and their bytes.
+    pub uploads: (usize, usize),
     /// Each retained dataset's horizon now.
     pub horizons: Vec<(&'static str, Timestamp)>,
 }

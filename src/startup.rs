@@ -147,6 +147,7 @@ impl Application {
             ),
             streams: crate::stream::StreamLimits::new(settings.streams_per_key),
             send_timeout: settings.send_timeout,
+            body_timeout: settings.body_timeout,
             extra_params: settings.extra_params.clone(),
             deletions_retention: settings.deletions_retention,
             retention,

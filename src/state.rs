@@ -52,6 +52,8 @@ pub struct Limits {
     pub streams: Arc<StreamLimits>,
     /// How long a pull waits for a client that accepts no bytes.
     pub send_timeout: Duration,
+    /// How long a write's body may take to arrive whole.
+    pub body_timeout: Duration,
     /// Query parameters a pull ignores (`--allow-param`).
     pub extra_params: Vec<String>,
     /// How long deletion records are kept: a pull of deletions that reaches

@@ -35,6 +35,12 @@ pub struct Args {
     /// that it frees its connection and read snapshot.
     #[arg(long, default_value_t = Settings::DEFAULT_SEND_TIMEOUT_SECS, value_name = "SECONDS")]
     send_timeout: u64,
+    /// Refuse a write whose body has not arrived whole this many seconds
+    /// after its headers (408), so that a client that stalls mid-upload
+    /// holds its place among the uploads no longer. 64 MiB in 30 s needs
+    /// about 2.2 MB/s: raise it for slower links.
+    #[arg(long, default_value_t = Settings::DEFAULT_BODY_TIMEOUT_SECS, value_name = "SECONDS")]
+    body_timeout: u64,
     /// Pulls one key may stream at once; past it, 429. Default: half the read pool.
     #[arg(long, value_name = "N")]
     streams_per_key: Option<usize>,
@@ -83,6 +89,7 @@ pub fn run(mut settings: Settings, args: Args) -> CliResult {
     settings.database.read_url = args.read_database;
     settings.extra_params = args.allow_params;
     settings.send_timeout = std::time::Duration::from_secs(args.send_timeout);
+    settings.body_timeout = std::time::Duration::from_secs(args.body_timeout);
     settings.shutdown_grace = std::time::Duration::from_secs(args.shutdown_grace);
     settings.trusted_proxies = args.trust_proxies;
     settings.wrong_key_burst = args.wrong_key_burst;

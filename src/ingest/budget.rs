@@ -3,10 +3,14 @@
 //! never runs out of memory however many large batches arrive at once.
 
 /// Bodies in flight: how many, and how many bytes, at most. A write asks
-/// for admission before it reads its body, reserves at once the length its
-/// `Content-Length` declares (up to the body limit), and reserves more as
-/// bytes arrive past that (all of them, for a body sent without a length);
-/// past either bound it gets 503 with `Retry-After`.
+/// for admission before it reads its body and reserves bytes as they
+/// arrive; past either bound it gets 503 with `Retry-After`. A body is
+/// counted by what it holds, not by the length it declares: two clients
+/// that declare 64 MiB and send a byte a second held the whole budget
+/// when declared lengths were reserved up front, and every other write was
+/// refused for as long as they hung (the body timeout now ends them too).
+/// Only a declared length that the budget could never hold is refused at
+/// once.
 #[derive(Debug)]
 pub struct UploadBudget {
     max_count: usize,
@@ -26,6 +30,11 @@ impl UploadBudget {
 
     fn used(&self) -> std::sync::MutexGuard<'_, (usize, usize)> {
         self.used.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Bodies held now, and their bytes (for `/metrics`).
+    pub fn held(&self) -> (usize, usize) {
+        *self.used()
     }
 
     /// A place for one more write, or a 503 if as many are in flight as allowed.
@@ -59,6 +68,18 @@ pub struct Admission {
 }
 
 impl Admission {
+    /// Refuses a body whose declared length is more than the whole budget:
+    /// it could never be held.
+    pub fn could_hold(&self, declared: usize) -> Result<(), BudgetFull> {
+        if declared > self.budget.max_bytes {
+            return Err(BudgetFull(format!(
+                "a body of {declared} bytes is more than the {} bytes this server keeps for bodies in flight",
+                self.budget.max_bytes
+            )));
+        }
+        Ok(())
+    }
+
     /// Reserves `more` bytes of the budget, or says the server is busy.
     pub fn reserve(&mut self, more: usize) -> Result<(), BudgetFull> {
         let mut used = self.budget.used();

@@ -64,6 +64,7 @@ pub async fn delete_batch(
         payload,
         &limits.uploads,
         MAX_DELETE_BODY_BYTES.min(limits.max_body_bytes),
+        limits.body_timeout,
     )
     .await?;
     let catalog = db.catalog.current();

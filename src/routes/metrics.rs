@@ -17,6 +17,7 @@ pub async fn metrics(
         pools: &db.pools,
         streams: limits.streams.running(),
         writes_waiting: db.writes.waiting(),
+        uploads: limits.uploads.held(),
         horizons: horizons
             .into_iter()
             .map(|(dataset, horizon)| (dataset.name(), horizon))

@@ -33,7 +33,14 @@ pub async fn push(
     let name = path.into_inner();
     let dataset = super::dataset_for(&name, Dataset::is_pushable, "write", super::wrong_method)?;
     let written = async {
-        let body = read_body(&req, payload, &limits.uploads, limits.max_body_bytes).await?;
+        let body = read_body(
+            &req,
+            payload,
+            &limits.uploads,
+            limits.max_body_bytes,
+            limits.body_timeout,
+        )
+        .await?;
         write(&db, dataset, body, started).await
     }
     .await;
@@ -102,13 +109,17 @@ pub(super) struct Body {
 
 /// Reads a write's body up to `limit` bytes, refusing early when
 /// Content-Length already says it is too large. A compressed body is decoded
-/// as it comes in, and the limit applies to what it decodes to.
+/// as it comes in, and the limit applies to what it decodes to. A body not
+/// received whole within `timeout` is refused: its place among the uploads
+/// is given back, whatever its client does.
 pub(super) async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
     uploads: &std::sync::Arc<UploadBudget>,
     limit: usize,
+    timeout: std::time::Duration,
 ) -> Result<Body, ApiError> {
+    let deadline = tokio::time::Instant::now() + timeout;
     let too_large = ApiError::PayloadTooLarge { limit };
     let declared = req
         .headers()
@@ -130,10 +141,18 @@ pub(super) async fn read_body(
     // write gets 503 and retries later, and the server never runs out of
     // memory however many large batches arrive at once.
     let mut admission = uploads.admit()?;
-    let capacity = declared.unwrap_or(0).min(limit);
-    admission.reserve(capacity)?;
-    let mut body = web::BytesMut::with_capacity(capacity);
-    while let Some(chunk) = chunks.next().await {
+    admission.could_hold(declared.unwrap_or(0))?;
+    // Address space for the declared length, which costs memory only as
+    // bytes fill it: the budget counts those.
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+    loop {
+        let next = tokio::time::timeout_at(deadline, chunks.next()).await;
+        let Ok(next) = next else {
+            return Err(ApiError::BodyTimeout {
+                seconds: timeout.as_secs(),
+            });
+        };
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|error| {
             ApiError::MalformedBody(format!("cannot read the request body: {error}"))
         })?;

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 on_both_backends!(
     pulls_and_health_go_on_while_a_write_holds_the_write_connection,
     eight_stalled_pulls_on_one_key_leave_room_for_other_keys_and_health,
+    trickling_uploads_neither_stop_other_writes_nor_outlive_the_body_timeout,
 );
 
 /// `/health`, asserting that it answered 200 within a second.
@@ -213,6 +214,129 @@ fn trickling_write(
         actix_web::rt::spawn(async move { request.await.unwrap() }),
         end,
     )
+}
+
+/// Two clients declare the largest body, which the whole upload budget
+/// holds twice, and send a byte every 100 ms. They hold only what they
+/// sent: another key's small writes go through at once meanwhile. And
+/// each is refused with 408 once the body timeout has passed, giving its
+/// place back. (When declared lengths were reserved up front, every other
+/// write was a 503 for as long as the two hung, and nothing ended them.)
+async fn trickling_uploads_neither_stop_other_writes_nor_outlive_the_body_timeout(
+    backend: Backend,
+) {
+    const BODY_TIMEOUT: Duration = Duration::from_secs(3);
+    let app = spawn_app_with(backend, |settings| settings.body_timeout = BODY_TIMEOUT).await;
+    let other_key = hourglass::auth::keys::create_key(
+        &mut app.conn(),
+        "another-writer",
+        hourglass::auth::Scopes {
+            read: true,
+            write: true,
+        },
+        hourglass::timestamp::Timestamp::now(),
+    )
+    .unwrap();
+    let slow = [trickling_upload(&app), trickling_upload(&app)];
+    eventually(Duration::from_secs(10), "two uploads held", || async {
+        app.metric("hourglass_uploads_in_flight", &[]).await == 2.0
+    })
+    .await;
+    for n in 0..5 {
+        let started = Instant::now();
+        let response = app
+            .request(Method::POST, "/api/users")
+            .bearer_auth(&other_key)
+            .header("Content-Type", "application/json")
+            .body(json!([sample_row("users", format!("u{n}"))]).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "a small write took {:?} while two uploads trickled",
+            started.elapsed()
+        );
+    }
+    for upload in slow {
+        let (status_line, took) = upload.await.unwrap();
+        assert!(
+            took >= BODY_TIMEOUT && took < BODY_TIMEOUT + Duration::from_secs(5),
+            "the upload ended after {took:?} ({status_line:?})"
+        );
+        // The answer may be lost to the reset of a connection closed with
+        // bytes unread; the server's own count of 408s says it all the same.
+        assert!(
+            status_line.is_empty() || status_line.starts_with("HTTP/1.1 408"),
+            "{status_line}"
+        );
+    }
+    // The server's own count of the 408s it answered (the histogram of
+    // answers by route and status).
+    eventually(Duration::from_secs(10), "two 408s counted", || async {
+        let text = app.get("/metrics").await.text().await.unwrap();
+        let answered: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("hourglass_http_request_duration_seconds_count{"))
+            .filter(|l| l.contains("status=\"408\"") && l.contains("method=\"POST\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        answered == 2.0
+    })
+    .await;
+    assert_eq!(app.metric("hourglass_uploads_in_flight", &[]).await, 0.0);
+    assert_eq!(app.metric("hourglass_upload_bytes_held", &[]).await, 0.0);
+}
+
+/// A write to `users` that declares a 64 MiB body on a connection of its
+/// own and sends a byte every 100 ms until the server answers or closes
+/// (at most a minute): the answer's status line (empty if none could be
+/// read), and how long after the request it came.
+fn trickling_upload(app: &TestApp) -> tokio::task::JoinHandle<(String, Duration)> {
+    let host = app.address.trim_start_matches("http://").to_string();
+    let key = app.write_key.clone();
+    tokio::task::spawn_blocking(move || {
+        use std::io::{ErrorKind, Read, Write};
+        let started = Instant::now();
+        let mut stream = std::net::TcpStream::connect(&host).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        write!(
+            stream,
+            "POST /api/users HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n\
+             Content-Type: application/x-ndjson\r\nContent-Length: {}\r\n\r\n",
+            64 << 20
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        let mut buffer = [0; 4096];
+        while started.elapsed() < Duration::from_secs(60) {
+            match stream.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => {
+                    answer.extend_from_slice(&buffer[..n]);
+                    if answer.windows(2).any(|w| w == b"\r\n") {
+                        break;
+                    }
+                    continue;
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(_) => break,
+            }
+            if stream.write_all(b" ").is_err() {
+                // Closed: whatever it answered is still to be read.
+                let _ = stream
+                    .read(&mut buffer)
+                    .map(|n| answer.extend_from_slice(&buffer[..n]));
+                break;
+            }
+        }
+        let took = started.elapsed();
+        let answer = String::from_utf8_lossy(&answer);
+        (answer.lines().next().unwrap_or_default().to_string(), took)
+    })
 }
 
 /// Peak resident memory of a process, from /proc (VmHWM), in MiB.
