@@ -52,13 +52,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api")
                 .wrap_fn(|req, service| {
-                    // The path only: a query string may carry a key or other
-                    // values that do not belong in a log.
-                    let line = format!("{} {}", req.method(), req.path());
+                    let method = req.method().clone();
                     let response = service.call(req);
                     async move {
                         let response = response.await?;
                         if let Some(error) = response.response().error() {
+                            let line = format!("{method} {}", loggable_path(response.request()));
                             let summary = match error.as_error::<ApiError>() {
                                 Some(error) => error.summary(),
                                 None => "rejected by the framework".to_string(),
@@ -165,6 +164,30 @@ pub fn measured<B>(response: &ServiceResponse<B>, took: std::time::Duration) {
         response.status().as_u16(),
         took,
     );
+}
+
+/// A request's path as a log line shows it: its route's pattern, with the
+/// dataset's name where the path names one (`/api/users/<id>`), never a
+/// segment the client chose: a key pasted into a path, a row's or a
+/// player's id, anything in a path no route takes. (Query strings never
+/// reach a log either: they may carry a key.)
+pub fn loggable_path(request: &HttpRequest) -> String {
+    let Some(pattern) = request.match_pattern() else {
+        return if request.path().starts_with("/api/") {
+            "/api/<no route>".to_string()
+        } else {
+            "<no route>".to_string()
+        };
+    };
+    let path = label(&pattern);
+    match request
+        .match_info()
+        .get("dataset")
+        .and_then(crate::datasets::Dataset::from_name)
+    {
+        Some(dataset) => path.replacen("<dataset>", dataset.name(), 1),
+        None => path,
+    }
 }
 
 /// A route pattern as a label: `/api/{dataset}/{id:.*}` → `/api/<dataset>/<id>`

@@ -179,10 +179,12 @@ impl Application {
                 })
                 // /api requests log their own, richer line (see routes.rs).
                 .wrap(
-                    // No query string (`%U` is the path) and no Referer: either
-                    // may carry a key or other values that stay out of logs.
-                    middleware::Logger::new("%a \"%{method}xi %U\" %s %b %T")
+                    // The route's pattern, no query string and no Referer: any
+                    // of them may carry a key or other values that stay out
+                    // of logs (`routes::loggable_path`).
+                    middleware::Logger::new("%a \"%{method}xi %{path}xi\" %s %b %T")
                         .custom_request_replace("method", |req| req.method().to_string())
+                        .custom_request_replace("path", |req| routes::loggable_path(req.request()))
                         .exclude_regex("^/api/"),
                 )
                 .configure(routes::configure)

@@ -220,6 +220,12 @@ async fn a_key_in_the_query_string_is_refused_and_never_logged(backend: Backend)
     for path in [
         format!("/health?key={key}"),
         format!("/nowhere?token={key}"),
+        // A key pasted into the path, wherever it lands.
+        format!("/api/{key}"),
+        format!("/{key}"),
+        format!("/api/users/{key}"),
+        format!("/api/users/{key}/x"),
+        format!("/assets/{key}"),
         format!("/api/users?from={key}&to=2020-10-10+08:00:00"),
         format!("/api/users?{query}&note={key}"),
     ] {
