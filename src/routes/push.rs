@@ -129,7 +129,9 @@ pub(super) async fn read_body(
     if declared.is_some_and(|length| length > limit) {
         return Err(too_large);
     }
-    let mut chunks: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = if compressed(req)? {
+    let encoding = compressed(req)?;
+    let mut chunks: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = if encoding.is_some()
+    {
         Box::pin(Decompress::from_headers(
             payload.into_inner(),
             req.headers(),
@@ -153,8 +155,14 @@ pub(super) async fn read_body(
             });
         };
         let Some(chunk) = next else { break };
-        let chunk = chunk.map_err(|error| {
-            ApiError::MalformedBody(format!("cannot read the request body: {error}"))
+        // In the client's terms: the framework's own words name its types.
+        let chunk = chunk.map_err(|_| {
+            ApiError::MalformedBody(match encoding {
+                Some(encoding) => format!(
+                    "the body is not valid {encoding} (Content-Encoding: {encoding}): send it compressed whole, or uncompressed"
+                ),
+                None => "the body could not be read whole: the connection broke, or it was shorter than its Content-Length".to_string(),
+            })
         })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large);
@@ -175,16 +183,17 @@ pub(super) async fn read_body(
     })
 }
 
-/// Whether the body is compressed (`Content-Encoding: gzip` or `deflate`);
-/// any other encoding is a 415 rather than a body read as garbage.
-fn compressed(req: &HttpRequest) -> Result<bool, ApiError> {
+/// How the body is compressed (`Content-Encoding: gzip` or `deflate`), if
+/// it is; any other encoding is a 415 rather than a body read as garbage.
+fn compressed(req: &HttpRequest) -> Result<Option<&'static str>, ApiError> {
     let Some(encoding) = req.headers().get(header::CONTENT_ENCODING) else {
-        return Ok(false);
+        return Ok(None);
     };
     let encoding = encoding.to_str().unwrap_or("").trim().to_ascii_lowercase();
     match encoding.as_str() {
-        "" | "identity" => Ok(false),
-        "gzip" | "x-gzip" | "deflate" => Ok(true),
+        "" | "identity" => Ok(None),
+        "gzip" | "x-gzip" => Ok(Some("gzip")),
+        "deflate" => Ok(Some("deflate")),
         _ => Err(ApiError::UnsupportedMediaType(format!(
             "cannot read a body with Content-Encoding '{encoding}': send it uncompressed, gzip or deflate"
         ))),

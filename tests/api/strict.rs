@@ -95,6 +95,23 @@ async fn gzip_bodies_are_read_within_the_limit_and_other_encodings_are_415s(back
     assert!(bomb.len() < 200_000);
     assert_eq!(post("gzip", bomb).await.unwrap().status(), 413);
 
+    // A body that is not what its encoding says: a 400 in the client's
+    // terms, not the framework's.
+    for encoding in ["gzip", "deflate"] {
+        let (status, problem) = problem(
+            post(encoding, b"not compressed at all".to_vec())
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 400, "{problem}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with(&format!("the body is not valid {encoding} ")),
+            "{detail}"
+        );
+    }
+
     let (status, problem) = problem(post("br", body.into_bytes()).await.unwrap()).await;
     assert_eq!(status, 415);
     assert!(
